@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The project's entry point: set-up on first use, then build the paper or run the tests.
+#   bash workflow/run.sh build [snakemake args...]   rebuild results/ from data/raw/
+#   bash workflow/run.sh test  [pytest args...]      run the test suite
+# A project virtualenv (.venv) is created from the pinned requirements the first time, and
+# re-created whenever those pins change. Needs only python3 (>= 3.11) with venv and pip.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+venv="$repo/.venv"
+requirements="workflow/envs/requirements.txt"
+constraints="workflow/envs/constraints.txt"
+stamp="$venv/.smesocial-pins.sha256"
+
+python_bin="${PYTHON:-python3}"
+
+pins_digest() {
+  cat "$requirements" "$constraints" pyproject.toml | sha256sum | cut -d' ' -f1
+}
+
+ensure_venv() {
+  if [[ -x "$venv/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$(pins_digest)" ]]; then
+    return
+  fi
+  if ! "$python_bin" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "smesocial: needs Python >= 3.11 as '$python_bin' (set PYTHON=/path/to/python3.11)." >&2
+    exit 2
+  fi
+  echo "smesocial: setting up $venv from $requirements (first run, or pins changed) ..." >&2
+  rm -rf "$venv"
+  "$python_bin" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=23" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r "$requirements" -c "$constraints" >&2
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . >&2
+  # The notebooks run on a kernel named after the project, pointing at this venv.
+  "$venv/bin/python" -m ipykernel install --prefix "$venv" --name smesocial \
+    --display-name "smesocial (.venv)" >/dev/null
+  pins_digest >"$stamp"
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  build)
+    ensure_venv
+    export PATH="$venv/bin:$PATH"
+    # Fixed hash seed and single-threaded BLAS: the same bytes on every run.
+    export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+    snakemake --cores "${SMESOCIAL_CORES:-2}" --printshellcmds --rerun-incomplete "$@"
+    ;;
+  test)
+    ensure_venv
+    export PATH="$venv/bin:$PATH"
+    export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+    python -m pytest "$@"
+    ;;
+  setup)
+    ensure_venv
+    ;;
+  *)
+    echo "usage: bash workflow/run.sh {build|test|setup} [args...]" >&2
+    exit 2
+    ;;
+esac
