@@ -1,0 +1,25 @@
+# Provenance: one manifest for the run: sha256 of every input and output, the rule and script
+# that made each output, package versions, git commit and the configuration.
+rule provenance:
+    input:
+        raw=[wave_config(w)["raw_file"] for w in WAVES],
+        config_files=["config/config.yaml", config["harmonised"], config["indicators"]]
+        + [wave_config(w)["codebook"] for w in WAVES]
+        + [wave_config(w)["published"] for w in waves_with_published()],
+        outputs=expand(
+            "results/{wave}/{name}",
+            wave=WAVES,
+            name=["ingested.parquet", "clean.parquet", "exclusions.csv", "flow.csv",
+                  "segments.parquet", "segment_counts.csv", "estimates.csv"],
+        )
+        + expand("results/{wave}/{name}", wave=waves_with_published(),
+                 name=["reproduction.csv", "reproduction.md"])
+        + ["results/summary.md"],
+    output:
+        "results/provenance.json",
+    log:
+        "results/logs/provenance.log",
+    benchmark:
+        "results/benchmarks/provenance.tsv"
+    script:
+        "../scripts/provenance.py"

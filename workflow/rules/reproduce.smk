@@ -1,0 +1,30 @@
+# Reproduce: set every published figure beside the pipeline's recomputed share, and write a
+# readable summary of matches, misses and the report's own inconsistencies.
+rule reproduce:
+    input:
+        estimates="results/{wave}/estimates.csv",
+        published=published_file,
+    output:
+        table="results/{wave}/reproduction.csv",
+        summary="results/{wave}/reproduction.md",
+    log:
+        "results/logs/{wave}/reproduce.log",
+    benchmark:
+        "results/benchmarks/{wave}/reproduce.tsv"
+    script:
+        "../scripts/reproduce.py"
+
+
+rule summary:
+    input:
+        flows=expand("results/{wave}/flow.csv", wave=WAVES),
+        counts=expand("results/{wave}/segment_counts.csv", wave=WAVES),
+        reproductions=expand("results/{wave}/reproduction.md", wave=waves_with_published()),
+    output:
+        "results/summary.md",
+    log:
+        "results/logs/summary.log",
+    benchmark:
+        "results/benchmarks/summary.tsv"
+    script:
+        "../scripts/summary.py"
