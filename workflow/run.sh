@@ -30,14 +30,23 @@ ensure_venv() {
   echo "smesocial: setting up $venv from $requirements (first run, or pins changed) ..." >&2
   rm -rf "$venv"
   "$python_bin" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=23" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-    -r "$requirements" -c "$constraints" >&2
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . >&2
+  pip_logged install --upgrade "pip>=23"
+  pip_logged install -r "$requirements" -c "$constraints"
+  pip_logged install --no-deps -e .
   # The notebooks run on a kernel named after the project, pointing at this venv.
   "$venv/bin/python" -m ipykernel install --prefix "$venv" --name smesocial \
     --display-name "smesocial (.venv)" >/dev/null
   pins_digest >"$stamp"
+}
+
+# pip's chatter goes to a log; on failure the log is shown and set-up stops.
+pip_logged() {
+  local pip_log="$venv/pip-install.log"
+  if ! "$venv/bin/python" -m pip --disable-pip-version-check "$@" >>"$pip_log" 2>&1; then
+    grep -v "is ignored: it is neither a file nor a directory" "$pip_log" >&2
+    echo "smesocial: 'pip $*' failed (full log: $pip_log)." >&2
+    exit 1
+  fi
 }
 
 cmd="${1:-}"

@@ -17,6 +17,12 @@ rule provenance:
         + ["results/summary.md"],
     output:
         "results/provenance.json",
+    params:
+        # rule -> the entry script it runs, for every stage whose outputs the manifest lists
+        scripts_by_rule=lambda wildcards: {
+            name: getattr(rules, name).rule.script
+            for name in ["ingest", "clean", "segment", "estimates", "reproduce", "summary"]
+        },
     log:
         "results/logs/provenance.log",
     benchmark:

@@ -19,7 +19,7 @@ rule summary:
     input:
         flows=expand("results/{wave}/flow.csv", wave=WAVES),
         counts=expand("results/{wave}/segment_counts.csv", wave=WAVES),
-        reproductions=expand("results/{wave}/reproduction.md", wave=waves_with_published()),
+        reproductions=expand("results/{wave}/reproduction.csv", wave=waves_with_published()),
     output:
         "results/summary.md",
     log:

@@ -1,0 +1,133 @@
+"""End to end: the whole Snakemake DAG in a temporary copy of the repository, run twice.
+
+Checks the reproduction of the published Danish figures, the respondent flow, the provenance
+manifest and that the two runs give byte-identical results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+# Timings and log lines differ between runs by nature; everything else must not.
+VOLATILE_DIRS = {"logs", "benchmarks"}
+
+pytestmark = pytest.mark.e2e
+
+
+def copy_repository(destination: Path) -> Path:
+    """The tracked files (and untracked, unignored ones) as a fresh clone would have them."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=ROOT, capture_output=True, check=True,
+    ).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            target = destination / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+    return destination
+
+
+def run_workflow(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SNAKEMAKE), "--cores", "2", "--directory", str(workdir), *args],
+        cwd=workdir, capture_output=True, text=True,
+    )
+
+
+def digests(results: Path) -> dict[str, str]:
+    return {
+        path.relative_to(results).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(results.rglob("*"))
+        if path.is_file() and path.relative_to(results).parts[0] not in VOLATILE_DIRS
+    }
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], dict[str, str]]:
+    first = copy_repository(tmp_path_factory.mktemp("run1"))
+    second = copy_repository(tmp_path_factory.mktemp("run2"))
+    for workdir in (first, second):
+        done = run_workflow(workdir)
+        assert done.returncode == 0, done.stderr[-4000:]
+    return first, digests(first / "results"), digests(second / "results")
+
+
+def test_two_runs_give_byte_identical_results(two_runs):
+    _, run1, run2 = two_runs
+    assert len(run1) >= 10
+    differing = sorted(name for name in run1.keys() | run2.keys() if run1.get(name) != run2.get(name))
+    assert differing == []
+
+
+def test_every_followed_published_figure_is_reproduced(two_runs):
+    workdir, _, _ = two_runs
+    table = pd.read_csv(workdir / "results/dk_2024/reproduction.csv")
+    published = yaml.safe_load((ROOT / "config/published/dk_2024.yaml").read_text())
+    assert len(table) == len(published["figures"])
+    followed = {f["id"] for f in published["figures"] if f["follow"]}
+    statuses = table.set_index("figure_id")["status"]
+    assert statuses[sorted(followed)].eq("match").all(), table[table.status == "off"].to_string()
+    inconsistent = set(statuses[statuses == "report_inconsistent"].index)
+    assert inconsistent == {f["id"] for f in published["figures"] if not f["follow"]}
+    assert table.loc[table.status == "match", "diff_pp"].abs().max() <= 0.5
+
+
+def test_flow_accounts_for_every_raw_row(two_runs):
+    workdir, _, _ = two_runs
+    flow = pd.read_csv(workdir / "results/dk_2024/flow.csv")
+    exclusions = pd.read_csv(workdir / "results/dk_2024/exclusions.csv")
+    clean = pd.read_parquet(workdir / "results/dk_2024/clean.parquet")
+    raw_rows = sum(1 for _ in (ROOT / "data/raw/dk_2024/dk_2024_survey_export.csv").open(encoding="utf-8")) - 1
+    assert flow.iloc[0]["n_in"] == raw_rows
+    assert flow.iloc[-1]["n_out"] == len(clean) == 332
+    assert raw_rows - len(clean) == len(exclusions) == flow["n_excluded"].sum()
+    assert exclusions["reason"].str.len().gt(0).all()
+    assert clean["segment"].value_counts().to_dict() == {"micro": 97, "small": 103, "medium": 132}
+
+
+def test_provenance_manifest_names_rule_script_and_checksums(two_runs):
+    workdir, _, _ = two_runs
+    manifest = json.loads((workdir / "results/provenance.json").read_text())
+    outputs = {o["path"]: o for o in manifest["outputs"]}
+    record = outputs["results/dk_2024/reproduction.csv"]
+    assert record["rule"] == "reproduce"
+    assert record["script"].endswith("scripts/reproduce.py")
+    assert record["sha256"] == hashlib.sha256((workdir / record["path"]).read_bytes()).hexdigest()
+    assert {i["path"] for i in record["inputs"]} == {"results/dk_2024/estimates.csv",
+                                                    "config/published/dk_2024.yaml"}
+    raw = {i["path"]: i["sha256"] for i in manifest["inputs"]}
+    shipped = ROOT / "data/raw/dk_2024/dk_2024_survey_export.csv"
+    assert raw["data/raw/dk_2024/dk_2024_survey_export.csv"] == hashlib.sha256(shipped.read_bytes()).hexdigest()
+    assert manifest["packages"]["snakemake"] != "not installed"
+    assert all(o["rule"] != "unknown" for o in manifest["outputs"])
+
+
+def test_results_say_the_data_are_synthetic(two_runs):
+    workdir, _, _ = two_runs
+    for name in ["results/summary.md", "results/dk_2024/reproduction.md"]:
+        assert "Synthetic data" in (workdir / name).read_text()
+
+
+def test_an_invalid_config_stops_the_run_naming_the_key(tmp_path):
+    workdir = copy_repository(tmp_path)
+    config_file = workdir / "config/config.yaml"
+    config = yaml.safe_load(config_file.read_text())
+    config["alpha"] = 5
+    config_file.write_text(yaml.safe_dump(config, allow_unicode=True))
+    done = run_workflow(workdir, "--dry-run")
+    assert done.returncode != 0
+    message = done.stdout + done.stderr
+    assert "alpha" in message and "5" in message

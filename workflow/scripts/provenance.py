@@ -1,0 +1,22 @@
+"""Snakemake entry: results/provenance.json (checksums, producing rule/script, versions, config)."""
+
+from pathlib import Path
+
+from smesocial.provenance import build_manifest, write_manifest
+from smesocial.runner import run_step
+
+
+def step(snakemake) -> None:
+    manifest = build_manifest(
+        config=snakemake.config,
+        inputs=[*snakemake.input.raw, *snakemake.input.config_files],
+        outputs=list(snakemake.input.outputs),
+        scripts_by_rule=snakemake.params.scripts_by_rule,
+        metadata_dir=Path(".snakemake/metadata"),
+        repo=Path("."),
+        requirements=Path("workflow/envs/requirements.txt"),
+    )
+    write_manifest(manifest, snakemake.output[0])
+
+
+run_step(snakemake, step)  # noqa: F821

@@ -1,0 +1,49 @@
+"""The run's readable summary: per wave, what the data are, the respondent flow, segment
+counts and how the published figures were reproduced."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+
+def summary_markdown(
+    config: dict[str, Any],
+    flows: dict[str, pd.DataFrame],
+    segment_counts: dict[str, pd.DataFrame],
+    reproductions: dict[str, pd.DataFrame],
+) -> str:
+    lines = ["# smesocial: run summary", ""]
+    for wave, flow in flows.items():
+        wave_config = config["waves"][wave]
+        lines += [
+            f"## {wave} ({wave_config['country']}, {wave_config['year']}, sample {wave_config['sample']})",
+            "",
+            "> " + " ".join(wave_config["disclosure"].split()),
+            "",
+            "### Respondent flow",
+            "",
+            flow.to_markdown(index=False),
+            "",
+            "### Segments",
+            "",
+            segment_counts[wave].to_markdown(index=False),
+            "",
+        ]
+        if wave in reproductions:
+            table = reproductions[wave]
+            status = table["status"].value_counts()
+            lines += [
+                "### Reproduction of the published figures",
+                "",
+                f"{len(table)} published figures: {status.get('match', 0)} match, "
+                f"{status.get('off', 0)} off, {status.get('report_inconsistent', 0)} where the "
+                f"report contradicts itself (details: results/{wave}/reproduction.md).",
+                "",
+            ]
+            off = table[table["status"] == "off"]
+            if len(off):
+                lines += [off[["figure_id", "published", "recomputed", "diff_pp", "n"]]
+                          .to_markdown(index=False, floatfmt=".1f"), ""]
+    return "\n".join(lines)
