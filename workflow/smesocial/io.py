@@ -16,7 +16,7 @@ import codecs
 import csv
 import difflib
 import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -202,10 +202,3 @@ def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
     frame.reset_index(drop=True).to_parquet(path, engine="pyarrow", index=False,
                                             compression="snappy")
 
-
-def write_csv(frame: pd.DataFrame, path: str | Path, columns: Sequence[str] | None = None) -> None:
-    """Write a CSV with fixed line endings and encoding, so it is byte-stable across platforms."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False, columns=list(columns) if columns is not None else None,
-                 lineterminator="\n", encoding="utf-8")

@@ -1,0 +1,223 @@
+"""Recoding raw labels to harmonised variables, derived booleans, and the ingested table."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import pandas as pd
+import pytest
+
+from smesocial.codebook import (build_ingested, hash_respondent_key, mark_test_responses,
+                                recode, respondent_key_salt, validate_codebook)
+from smesocial.errors import InputError
+from smesocial.io import read_export
+
+FB_POST = "Hvor ofte poster virksomheden på følgende sociale medier? - Facebook"
+FB_IMPORTANT = ("Hvor enig er du i, at følgende sociale medier vil være vigtige for at vækste "
+                "virksomheden? - Facebook")
+FULLTIME = "Har virksomheden en fuldtidsansat, der arbejder med marketing?"
+TEAM = "Hvor mange ansatte er der i marketingafdelingen?"
+HANDLING = "Hvem håndterer den daglige markedsføring/kommunikation på SoMe?"
+
+
+def raw_frame(columns: dict[str, list[object]]) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    frame = pd.DataFrame({k: pd.array(v, dtype="str") for k, v in columns.items()})
+    frame.insert(0, "raw_row", range(2, n + 2))
+    return frame
+
+
+@pytest.fixture
+def full_raw(codebook, answer_row):
+    """A raw frame with every mapped column present (valid labels), to override per test."""
+    rows = [answer_row(i) for i in range(1, 5)]
+    return raw_frame({c: [r[c] for r in rows] for c in rows[0]})
+
+
+def test_labels_match_ignoring_case_and_white_space(full_raw, codebook, harmonised):
+    full_raw[FB_POST] = ["  dagligt ", "UGENTLIGT", "Stort  set aldrig", None]
+    out = recode(full_raw, codebook, harmonised, "x.csv")
+    assert out["post_facebook"].astype("object").tolist()[:3] == ["daily", "weekly", "almost_never"]
+    assert pd.isna(out["post_facebook"].iloc[3])
+
+
+def test_ordered_scale_is_an_ordered_categorical_lowest_first(full_raw, codebook, harmonised):
+    full_raw[FB_POST] = ["Dagligt", "Aldrig", "Månedligt", "Ugentligt"]
+    post = recode(full_raw, codebook, harmonised, "x.csv")["post_facebook"]
+    assert post.cat.ordered
+    assert list(post.cat.categories) == ["never", "almost_never", "monthly", "weekly", "daily"]
+    assert post.cat.codes.tolist() == [4, 0, 2, 3]
+    assert (post > "monthly").tolist() == [True, False, False, True]  # order-aware comparison
+    assert post.max() == "daily" and post.min() == "never"
+
+
+def test_nominal_is_unordered_and_yes_no_is_nullable_boolean(full_raw, codebook, harmonised):
+    full_raw[HANDLING] = ["Vi varetager al SoMe selv", "Ved ikke", "Vi bruger bureau til al vores SoMe", None]
+    full_raw[FULLTIME] = ["Ja", "nej", "Ved ikke", None]
+    out = recode(full_raw, codebook, harmonised, "x.csv")
+    assert not out["handling"].cat.ordered
+    assert out["handling"].astype("object").tolist()[::2] == ["in_house", "agency"]
+    assert out["marketing_fulltime"].dtype == "boolean"
+    assert out["marketing_fulltime"].tolist() == [True, False, pd.NA, pd.NA]
+
+
+def test_dont_know_and_empty_are_na(full_raw, codebook, harmonised):
+    full_raw[FB_IMPORTANT] = ["Ved ikke", None, "ved ikke ", "Enig"]
+    out = recode(full_raw, codebook, harmonised, "x.csv")
+    assert out["important_facebook_likert"].isna().tolist() == [True, True, True, False]
+
+
+def test_derived_booleans_true_for_true_levels_na_where_source_na(full_raw, codebook, harmonised):
+    full_raw[FB_IMPORTANT] = ["Meget enig", "Enig", "Hverken enig eller uenig", "Ved ikke"]
+    full_raw[TEAM] = ["Mere end 3", "2-3", "Ingen", None]
+    out = recode(full_raw, codebook, harmonised, "x.csv")
+    assert out["important_facebook"].dtype == "boolean"
+    assert out["important_facebook"].tolist() == [True, True, False, pd.NA]
+    assert out["marketing_team_gt3"].tolist() == [True, False, False, pd.NA]
+    # The Likert original stays beside the derived boolean.
+    assert out["important_facebook_likert"].astype("object").tolist()[:3] == [
+        "strongly_agree", "agree", "neutral"]
+    assert set(harmonised.derived) <= set(out.columns)
+    assert set(harmonised.variables) <= set(out.columns)
+
+
+def test_unknown_label_stops_with_file_column_value_rows_and_allowed(full_raw, codebook, harmonised):
+    full_raw[FB_POST] = ["Dagligt", "Hver time", "Ugentligt", "Hver time"]
+    with pytest.raises(InputError) as err:
+        recode(full_raw, codebook, harmonised, "data/raw/x.csv")
+    e = err.value
+    assert e.file == "data/raw/x.csv"
+    assert e.column == FB_POST
+    assert e.found == "Hver time"
+    assert e.rows == [3, 5]
+    for label in ["Dagligt", "Ugentligt", "Månedligt", "Stort set aldrig", "Aldrig", "Ved ikke"]:
+        assert repr(label) in e.expected
+    message = e.message()
+    assert "Hver time" in message and "row(s) 3, 5" in message and FB_POST in message
+
+
+def test_unknown_labels_in_several_columns_are_all_mentioned(full_raw, codebook, harmonised):
+    full_raw[FB_POST] = ["x", "Dagligt", "Dagligt", "Dagligt"]
+    full_raw[FULLTIME] = ["Ja", "Måske", "Ja", "Ja"]
+    with pytest.raises(InputError) as err:
+        recode(full_raw, codebook, harmonised, "x.csv")
+    assert err.value.column == FB_POST
+    assert "1 more column" in err.value.problem and FULLTIME in err.value.problem
+
+
+def test_codebook_level_not_in_scale_is_rejected(codebook, harmonised):
+    broken = dataclasses.replace(codebook, labels={**codebook.labels,
+                                                   "frequency": {"Dagligt": "hourly"}})
+    with pytest.raises(InputError, match="level the scale does not have") as err:
+        validate_codebook(broken, harmonised)
+    assert err.value.found == "hourly"
+
+
+def test_hash_is_salted_sha256_of_normalised_key():
+    keys = pd.Series(["12345678", " 1234 5678 ", None, "87654321"], dtype="str")
+    hashed = hash_respondent_key(keys, "pepper")
+    assert hashed[0] == hashed[1] == hashlib.sha256(b"pepper\x1f12345678").hexdigest()
+    assert pd.isna(hashed[2]) and hashed[3] != hashed[0]
+    assert hash_respondent_key(keys, "other")[0] != hashed[0]
+    with pytest.raises(ValueError):
+        hash_respondent_key(keys, "")
+
+
+@pytest.mark.parametrize("value, marked", [
+    ("test@firma.dk", True), ("TEST", True), (" test ", True), ("Testbesvarelse, slet", True),
+    ("Dette er en prøve", True), ("Testrup Tømrer ApS", False), ("kontakt@testfirma.dk", False),
+    ("Protest ApS", False), (None, False),
+])
+def test_test_markers_match_whole_words_case_insensitively(value, marked):
+    raw = pd.DataFrame({"E-mail": pd.array([value], dtype="str")})
+    assert mark_test_responses(raw, ["E-mail"], ["test", "testbesvarelse", "prøve"]).tolist() == [marked]
+
+
+def test_firm_name_test_is_marked_even_without_markers():
+    raw = pd.DataFrame({"Virksomhedens navn": pd.array(["Test", "Bager Test ApS"], dtype="str")})
+    assert mark_test_responses(raw, ["Virksomhedens navn"], []).tolist() == [True, False]
+
+
+@pytest.fixture
+def ingested(tmp_path, codebook, harmonised, answer_row, write_export, config):
+    rows = [
+        answer_row(1),
+        answer_row(2, status="Delvist gennemført", finished="", **{FB_POST: "Ved ikke", FB_IMPORTANT: ""}),
+        answer_row(3, firm="TEST", email="test@cphbusiness.dk", comment="testbesvarelse"),
+        answer_row(4, cvr="3000 0001", started="2023-12-20 09:00:00"),
+    ]
+    path = write_export(tmp_path / "export.csv", rows)
+    raw = read_export(path, codebook)
+    return build_ingested(raw, codebook, harmonised, source=str(path), salt="pepper-salt",
+                          test_markers=config["exclusions"]["test_response_markers"])
+
+
+def test_ingested_has_bookkeeping_and_no_identifiers(ingested, codebook, harmonised):
+    assert ingested["raw_row"].tolist() == [2, 3, 4, 5]
+    assert ingested["response_id"].tolist() == ["1001", "1002", "1003", "1004"]
+    assert ingested["status"].tolist() == ["complete", "partial", "complete", "complete"]
+    assert ingested["is_test_marked"].tolist() == [False, False, True, False]
+    assert str(ingested["started"].dtype).startswith("datetime64")
+    assert ingested["started"][3] == pd.Timestamp("2023-12-20 09:00:00")
+    assert pd.isna(ingested["finished"][1])
+    assert not set(codebook.identifiers) & set(ingested.columns)
+    assert not set(codebook.columns) & set(ingested.columns)  # raw headers gone, variables in
+    assert set(harmonised.variables) | set(harmonised.derived) <= set(ingested.columns)
+    flat = ingested.astype("str").to_numpy().ravel().tolist()
+    assert not any(v in flat for v in ["30000001", "kontakt1@firma1.dk", "Firma 1 ApS", "TEST"])
+
+
+def test_ingested_key_hash_recognises_the_same_firm(ingested):
+    hashes = ingested["respondent_key_hash"]
+    assert hashes[0] == hashes[3]  # "30000001" and "3000 0001"
+    assert hashes.nunique() == 3
+    assert all(len(h) == 64 for h in hashes)
+
+
+def test_items_answered_counts_dont_know_as_answered(ingested, codebook):
+    total = len(codebook.columns)
+    assert (ingested["items_total"] == total).all()
+    assert ingested["items_answered"].tolist() == [total, total - 1, total, total]
+
+
+def test_unknown_status_label_stops(tmp_path, codebook, harmonised, answer_row, write_export):
+    path = write_export(tmp_path / "e.csv", [answer_row(1), answer_row(2, status="Afbrudt")])
+    with pytest.raises(InputError, match="unknown completion status") as err:
+        build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
+                       salt="pepper-salt", test_markers=[])
+    assert err.value.rows == [3] and err.value.found == ["Afbrudt"] and err.value.column == "Status"
+    assert "'Gennemført'" in err.value.expected
+
+
+def test_unreadable_timestamp_stops(tmp_path, codebook, harmonised, answer_row, write_export):
+    path = write_export(tmp_path / "e.csv", [answer_row(1), answer_row(2, started="i går")])
+    with pytest.raises(InputError, match="timestamps") as err:
+        build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
+                       salt="pepper-salt", test_markers=[])
+    assert err.value.rows == [3] and err.value.column == "Startet"
+
+
+def test_day_first_timestamps_are_read(tmp_path, codebook, harmonised, answer_row, write_export):
+    path = write_export(tmp_path / "e.csv", [answer_row(1, started="15-12-2023 10:23:45"),
+                                              answer_row(2, started="02-01-2024 08:00:00")])
+    out = build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
+                         salt="pepper-salt", test_markers=[])
+    assert out["started"].tolist() == [pd.Timestamp("2023-12-15 10:23:45"),
+                                       pd.Timestamp("2024-01-02 08:00:00")]
+
+
+def test_repeated_response_id_stops(tmp_path, codebook, harmonised, answer_row, write_export):
+    path = write_export(tmp_path / "e.csv", [answer_row(1), answer_row(1)])
+    with pytest.raises(InputError, match="not unique") as err:
+        build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
+                       salt="pepper-salt", test_markers=[])
+    assert err.value.rows == [2, 3]
+
+
+def test_salt_comes_from_the_environment_before_the_config(config):
+    assert respondent_key_salt(config, {}) == (config["privacy"]["respondent_key_salt"],
+                                               "config privacy.respondent_key_salt")
+    assert respondent_key_salt(config, {"SMESOCIAL_RESPONDENT_KEY_SALT": "s3cret"})[0] == "s3cret"
+    with pytest.raises(InputError, match="no salt"):
+        respondent_key_salt({"privacy": {}}, {})

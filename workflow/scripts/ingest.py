@@ -1,0 +1,29 @@
+"""Snakemake entry: raw export -> results/{wave}/ingested.parquet (identifiers dropped, labels recoded)."""
+
+import os
+
+from smesocial.codebook import build_ingested, respondent_key_salt
+from smesocial.config import load_codebook, load_harmonised
+from smesocial.io import read_export, write_parquet
+from smesocial.runner import log, run_step
+
+
+def step(snakemake) -> None:
+    codebook = load_codebook(snakemake.input.codebook)
+    harmonised = load_harmonised(snakemake.input.harmonised)
+    salt, salt_source = respondent_key_salt(snakemake.config, os.environ)
+    log.info("respondent key salt from %s", salt_source)  # where from, never the value
+    raw = read_export(snakemake.input.raw, codebook)
+    ingested = build_ingested(
+        raw, codebook, harmonised,
+        source=str(snakemake.input.raw),
+        salt=salt,
+        test_markers=snakemake.config["exclusions"]["test_response_markers"],
+    )
+    write_parquet(ingested, snakemake.output[0])
+    log.info("%s: %d rows ingested (%d complete, %d marked as test), %d columns",
+             snakemake.wildcards.wave, len(ingested), int((ingested["status"] == "complete").sum()),
+             int(ingested["is_test_marked"].sum()), ingested.shape[1])
+
+
+run_step(snakemake, step)  # noqa: F821 - `snakemake` is injected by the script directive

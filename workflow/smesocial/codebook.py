@@ -1,0 +1,288 @@
+"""Applying a wave's codebook: raw labels -> harmonised variables, and the ingested table.
+
+Recoding is strict: every non-empty cell must match a label the codebook lists for the item's
+scale (ignoring surrounding white space and case), otherwise the run stops and says where. A
+silent NA for an unforeseen label would change shares without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from smesocial.config import Codebook, Harmonised, Scale
+from smesocial.errors import InputError
+from smesocial.io import RAW_ROW
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("complete", "partial")
+
+
+def normalise_label(value: str) -> str:
+    """Label as compared: NFC (exports differ in how they encode å/ø), single spaces, casefolded."""
+    return " ".join(unicodedata.normalize("NFC", value).split()).casefold()
+
+
+def _normalised(series: pd.Series) -> pd.Series:
+    return series.map(normalise_label, na_action="ignore")
+
+
+# --- validation of the codebook against the harmonised spec ------------------------------------
+
+
+def validate_codebook(codebook: Codebook, harmonised: Harmonised) -> None:
+    """Raise InputError (naming the codebook) if it maps onto variables or levels that don't exist."""
+    for column, variable in codebook.columns.items():
+        if variable not in harmonised.variables:
+            raise InputError(codebook.path, "column mapped to an unknown harmonised variable",
+                             column=column, found=variable,
+                             expected="a variable of the harmonised spec")
+    for scale_name in sorted({harmonised.variables[v].scale for v in codebook.columns.values()}):
+        scale = harmonised.scales[scale_name]
+        labels = codebook.labels.get(scale_name)
+        if labels is None:
+            raise InputError(codebook.path, f"no labels given for scale {scale_name!r}",
+                             expected=f"a `labels.{scale_name}` block")
+        allowed: set[Any] = {True, False} if scale.type == "boolean" else set(scale.levels)
+        seen: dict[str, Any] = {}
+        for label, level in labels.items():
+            if level is not None and level not in allowed:
+                raise InputError(codebook.path, f"label {label!r} of scale {scale_name!r} maps to "
+                                 "a level the scale does not have", found=level,
+                                 expected=f"one of {sorted(map(str, allowed))} or null")
+            key = normalise_label(str(label))
+            if key in seen and seen[key] != level:
+                raise InputError(codebook.path, f"scale {scale_name!r} lists labels that differ "
+                                 "only in case or spacing but map to different levels",
+                                 found=label)
+            seen[key] = level
+    for derived in harmonised.derived.values():
+        source = harmonised.variables.get(derived.source)
+        if source is None:
+            raise InputError("harmonised spec", f"derived {derived.name!r} comes from unknown "
+                             f"variable {derived.source!r}")
+        levels = harmonised.scales[source.scale].levels
+        bad = [lv for lv in derived.true_levels if lv not in levels]
+        if bad:
+            raise InputError("harmonised spec", f"derived {derived.name!r} names levels its "
+                             f"source scale does not have", found=bad, expected=f"some of {list(levels)}")
+
+
+# --- recoding -----------------------------------------------------------------------------------
+
+
+def _typed(values: pd.Series, scale: Scale) -> pd.Series | pd.Categorical | Any:
+    """Harmonised levels (None/NaN = NA) -> the scale's pandas type."""
+    if scale.type == "boolean":
+        return pd.array([None if pd.isna(v) else bool(v) for v in values], dtype="boolean")
+    return pd.Categorical(values, categories=list(scale.levels), ordered=scale.type == "ordered")
+
+
+def empty_variable(scale: Scale, n: int) -> Any:
+    return _typed(pd.Series([None] * n, dtype=object), scale)
+
+
+def recode(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised, source: str) -> pd.DataFrame:
+    """Map each mapped raw column onto its harmonised variable, then add the derived booleans.
+
+    Returns a frame on `raw`'s index: every harmonised variable (in the spec's order; all-NA with
+    a warning if this wave does not ask it) followed by every derived boolean. Any unknown label
+    raises InputError naming `source`, the raw column, the value(s), their `raw_row`s and the
+    labels allowed.
+    """
+    validate_codebook(codebook, harmonised)
+    rows = raw[RAW_ROW] if RAW_ROW in raw else pd.Series(raw.index + 2, index=raw.index)
+    column_of = {variable: column for column, variable in codebook.columns.items()}
+    out: dict[str, Any] = {}
+    problems: list[tuple[str, list[str], list[int], list[str]]] = []
+    for name, variable in harmonised.variables.items():
+        scale = harmonised.scales[variable.scale]
+        column = column_of.get(name)
+        if column is None:
+            log.warning("%s: no raw column for harmonised variable %r; it is NA for this wave",
+                        codebook.path, name)
+            out[name] = empty_variable(scale, len(raw))
+            continue
+        labels = codebook.labels[scale.name]
+        lookup = {normalise_label(str(label)): level for label, level in labels.items()}
+        keys = _normalised(raw[column])
+        unknown = keys.notna() & ~keys.isin(list(lookup))
+        if unknown.any():
+            values = list(dict.fromkeys(raw.loc[unknown, column].tolist()))
+            problems.append((column, values, rows[unknown].astype(int).tolist(), list(labels)))
+            continue
+        out[name] = _typed(keys.map(lookup), scale)
+    if problems:
+        column, values, bad_rows, allowed = problems[0]
+        others = ""
+        if len(problems) > 1:
+            others = (f" (and unknown labels in {len(problems) - 1} more column(s): "
+                      + "; ".join(repr(c) for c, *_ in problems[1:4])
+                      + ("; ..." if len(problems) > 4 else "") + ")")
+        raise InputError(source, f"unknown answer label{'s' if len(values) > 1 else ''}; add it "
+                         f"to {codebook.path} or correct the export{others}", column=column,
+                         rows=bad_rows, found=values[0] if len(values) == 1 else values,
+                         expected="one of " + ", ".join(repr(a) for a in allowed))
+    recoded = pd.DataFrame(out, index=raw.index)
+    return add_derived(recoded, harmonised)
+
+
+def add_derived(recoded: pd.DataFrame, harmonised: Harmonised) -> pd.DataFrame:
+    """Append each derived boolean: True iff the source level is a true level, NA where it is NA."""
+    derived: dict[str, Any] = {}
+    for name, spec in harmonised.derived.items():
+        source = recoded[spec.source]
+        values = source.isin(list(spec.true_levels)).astype("boolean")
+        values[source.isna()] = pd.NA
+        derived[name] = values
+    return pd.concat([recoded, pd.DataFrame(derived, index=recoded.index)], axis=1)
+
+
+# --- the ingested table --------------------------------------------------------------------------
+
+
+def hash_respondent_key(values: pd.Series, salt: str) -> pd.Series:
+    """sha256 hex of salt + normalised key (NFKC, casefolded, no white space); NA stays NA.
+
+    The salt keeps an 8-digit key such as a CVR number from being recovered by hashing all
+    possible numbers; normalising makes '1234 5678' and '12345678' the same firm.
+    """
+    if not salt:
+        raise ValueError("an empty salt would make the hashed keys trivially reversible")
+
+    def one(value: str) -> str:
+        key = "".join(unicodedata.normalize("NFKC", value).split()).casefold()
+        return hashlib.sha256(f"{salt}\x1f{key}".encode()).hexdigest()
+
+    return values.map(one, na_action="ignore").astype("str")
+
+
+SALT_ENV = "SMESOCIAL_RESPONDENT_KEY_SALT"
+
+
+def respondent_key_salt(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str]:
+    """(salt, where it came from): the secret in $SMESOCIAL_RESPONDENT_KEY_SALT if set (for
+    confidential exports), else config `privacy.respondent_key_salt`."""
+    if environ.get(SALT_ENV):
+        return environ[SALT_ENV], f"${SALT_ENV}"
+    salt = (config.get("privacy") or {}).get("respondent_key_salt")
+    if not salt:
+        raise InputError("config/config.yaml", "no salt for hashing the respondent key",
+                         expected=f"privacy.respondent_key_salt, or ${SALT_ENV}")
+    return str(salt), "config privacy.respondent_key_salt"
+
+
+def marker_pattern(markers: Iterable[str]) -> re.Pattern[str] | None:
+    """Case-insensitive whole-word match of any marker ('test' matches 'test@x.dk', not 'Testrup')."""
+    words = [re.escape(m.strip()) for m in markers if m.strip()]
+    if not words:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(words) + r")(?!\w)", re.IGNORECASE)
+
+
+def mark_test_responses(raw: pd.DataFrame, columns: Sequence[str], markers: Iterable[str]) -> pd.Series:
+    """True where any of `columns` contains a test marker, or is exactly 'TEST' (any case)."""
+    pattern = marker_pattern(markers)
+    marked = pd.Series(False, index=raw.index)
+    for column in columns:
+        if column not in raw:
+            continue
+        text = raw[column]
+        literal = text.str.strip().str.casefold().eq("test").fillna(False)
+        marked |= literal.astype(bool)
+        if pattern is not None:
+            marked |= text.str.contains(pattern, na=False).astype(bool)
+    return marked
+
+
+def parse_datetimes(values: pd.Series, rows: pd.Series, *, source: str, column: str,
+                    fmt: str | None = None) -> pd.Series:
+    """Parse timestamps with the codebook's `format.datetime_format`, or the first common one
+    that reads every non-empty value (ISO 8601, then day-first Danish/Norwegian styles)."""
+    present = values.notna()
+    candidates = [fmt] if fmt else ["ISO8601", "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M",
+                                    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+                                    "%d/%m/%Y %H:%M"]
+    best: pd.Series | None = None
+    for candidate in candidates:
+        parsed = pd.to_datetime(values.str.strip(), format=candidate, errors="coerce")
+        failed = present & parsed.isna()
+        if not failed.any():
+            return parsed.astype("datetime64[us]")
+        if best is None or failed.sum() < best.sum():
+            best = failed
+    assert best is not None
+    raise InputError(source, "timestamps that cannot be read", column=column,
+                     rows=rows[best].tolist(), found=values[best].iloc[0],
+                     expected=f"date-times in {fmt!r}" if fmt else
+                     "date-times such as '2023-12-15 10:23:45' or '15-12-2023 10:23'; set "
+                     "format.datetime_format in the codebook for another layout")
+
+
+def build_ingested(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised, *,
+                   source: str, salt: str, test_markers: Iterable[str]) -> pd.DataFrame:
+    """One row per raw data row: bookkeeping, hashed key, test mark, item counts, recoded
+    variables. Identifier columns are read here (test marks, key hash) and never returned."""
+    rows = raw[RAW_ROW]
+    meta = codebook.meta
+    out = pd.DataFrame({RAW_ROW: rows.astype("int64")}, index=raw.index)
+
+    response_id = raw[meta["response_id"]].str.strip()
+    missing = response_id.isna()
+    if missing.any():
+        raise InputError(source, "responses without a response id", column=meta["response_id"],
+                         rows=rows[missing].tolist(), expected="every row to have one")
+    repeated = response_id.duplicated(keep=False)
+    if repeated.any():
+        raise InputError(source, "response ids are not unique", column=meta["response_id"],
+                         rows=rows[repeated].tolist(), found=sorted(set(response_id[repeated])),
+                         expected="one row per response id")
+    out["response_id"] = response_id.astype("str")
+
+    status_lookup = {normalise_label(k): v for k, v in codebook.status_labels.items()}
+    bad_targets = sorted(set(status_lookup.values()) - set(STATUSES))
+    if bad_targets:
+        raise InputError(codebook.path, "status_labels map to unknown statuses", found=bad_targets,
+                         expected=f"one of {list(STATUSES)}")
+    status_key = _normalised(raw[meta["status"]])
+    unknown = ~status_key.isin(list(status_lookup))
+    if unknown.any():
+        raise InputError(source, "unknown completion status", column=meta["status"],
+                         rows=rows[unknown].tolist(),
+                         found=sorted(set(raw.loc[unknown, meta["status"]].fillna("(empty)"))),
+                         expected="one of " + ", ".join(repr(k) for k in codebook.status_labels))
+    out["status"] = status_key.map(status_lookup).astype("str")
+
+    datetime_format = codebook.format.get("datetime_format")
+    for role in ("started", "finished"):
+        if role in meta:
+            out[role] = parse_datetimes(raw[meta[role]], rows, source=source, column=meta[role],
+                                        fmt=datetime_format)
+        else:
+            out[role] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
+
+    if codebook.respondent_key:
+        out["respondent_key_hash"] = hash_respondent_key(raw[codebook.respondent_key], salt)
+    else:
+        out["respondent_key_hash"] = pd.Series(np.nan, index=raw.index, dtype="str")
+    out["employees_raw"] = raw[codebook.employees_column].str.strip().astype("str")
+    out["is_test_marked"] = mark_test_responses(raw, codebook.identifiers, test_markers).astype(bool)
+
+    items = list(codebook.columns)
+    # Any non-empty cell counts as answered, "don't know" included: the respondent saw the item.
+    out["items_answered"] = raw[items].notna().sum(axis=1).astype("int64")
+    out["items_total"] = np.int64(len(items))
+
+    recoded = recode(raw, codebook, harmonised, source)
+    ingested = pd.concat([out, recoded], axis=1).reset_index(drop=True)
+    leaked = set(codebook.identifiers) & set(ingested.columns)
+    assert not leaked, f"identifier columns would be written: {leaked}"
+    return ingested
