@@ -28,7 +28,7 @@ def summary_markdown(
             "",
             "### Segments",
             "",
-            segment_counts[wave].to_markdown(index=False),
+            _segment_overview(segment_counts[wave]).to_markdown(index=False),
             "",
         ]
         if wave in reproductions:
@@ -47,3 +47,9 @@ def summary_markdown(
                 lines += [off[["figure_id", "published", "recomputed", "diff_pp", "n"]]
                           .to_markdown(index=False, floatfmt=".1f"), ""]
     return "\n".join(lines)
+
+
+def _segment_overview(counts: pd.DataFrame) -> pd.DataFrame:
+    """Segments, unassigned firms and boundary checks; the per-bound counts stay in the CSV."""
+    shown = counts[counts["count_type"].isin(["segment", "unassigned", "boundary_check"])]
+    return shown.astype("object").where(shown.notna(), "")
