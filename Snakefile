@@ -8,6 +8,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 validate(config, schema="config/schemas/config.schema.yaml")
 
 WAVES = list(config["waves"])

@@ -58,6 +58,12 @@ case "$cmd" in
     # Fixed hash seed and single-threaded BLAS: the same bytes on every run.
     export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
     snakemake --cores "${SMESOCIAL_CORES:-2}" --printshellcmds --rerun-incomplete "$@"
+    # Kept for reviewers: the DAG, each rule's code, run times and the annotated outputs.
+    if [[ " $* " != *" --dry-run "* && " $* " != *" -n "* ]]; then
+      snakemake --report results/report.html >results/logs/report.log 2>&1 \
+        || { cat results/logs/report.log >&2; echo "smesocial: building results/report.html failed" >&2; exit 1; }
+      echo "smesocial: done. Results in results/, summary in results/summary.md, report in results/report.html" >&2
+    fi
     ;;
   test)
     ensure_venv

@@ -6,8 +6,8 @@ rule clean:
         codebook=codebook_file,
     output:
         clean="results/{wave}/clean.parquet",
-        exclusions="results/{wave}/exclusions.csv",
-        flow="results/{wave}/flow.csv",
+        exclusions=report("results/{wave}/exclusions.csv", caption="../report/exclusions.rst", category="Respondents"),
+        flow=report("results/{wave}/flow.csv", caption="../report/flow.rst", category="Respondents"),
     log:
         "results/logs/{wave}/clean.log",
     benchmark:

@@ -6,7 +6,7 @@ rule estimates:
         harmonised=config["harmonised"],
         indicators=config["indicators"],
     output:
-        "results/{wave}/estimates.csv",
+        report("results/{wave}/estimates.csv", caption="../report/estimates.rst", category="Estimates"),
     log:
         "results/logs/{wave}/estimates.log",
     benchmark:

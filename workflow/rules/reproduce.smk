@@ -5,7 +5,7 @@ rule reproduce:
         estimates="results/{wave}/estimates.csv",
         published=published_file,
     output:
-        table="results/{wave}/reproduction.csv",
+        table=report("results/{wave}/reproduction.csv", caption="../report/reproduction.rst", category="Reproduction of the report"),
         summary="results/{wave}/reproduction.md",
     log:
         "results/logs/{wave}/reproduce.log",
@@ -21,7 +21,7 @@ rule summary:
         counts=expand("results/{wave}/segment_counts.csv", wave=WAVES),
         reproductions=expand("results/{wave}/reproduction.csv", wave=waves_with_published()),
     output:
-        "results/summary.md",
+        report("results/summary.md", caption="../report/summary.rst", category="Summary"),
     log:
         "results/logs/summary.log",
     benchmark:

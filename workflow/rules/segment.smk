@@ -5,7 +5,7 @@ rule segment:
         clean="results/{wave}/clean.parquet",
     output:
         segments="results/{wave}/segments.parquet",
-        counts="results/{wave}/segment_counts.csv",
+        counts=report("results/{wave}/segment_counts.csv", caption="../report/segment_counts.rst", category="Respondents"),
     log:
         "results/logs/{wave}/segment.log",
     benchmark:
