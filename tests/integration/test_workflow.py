@@ -8,61 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-# Timings and log lines differ between runs by nature; everything else must not.
-VOLATILE_DIRS = {"logs", "benchmarks"}
+from workflow_support import ROOT, copy_repository, run_workflow
 
 pytestmark = pytest.mark.e2e
-
-
-def copy_repository(destination: Path) -> Path:
-    """The tracked files (and untracked, unignored ones) as a fresh clone would have them."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
-    for name in filter(None, listed):
-        source = ROOT / name
-        if source.is_file():
-            target = destination / name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target)
-    return destination
-
-
-def run_workflow(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SNAKEMAKE), "--cores", "2", "--directory", str(workdir), *args],
-        cwd=workdir, capture_output=True, text=True,
-    )
-
-
-def digests(results: Path) -> dict[str, str]:
-    return {
-        path.relative_to(results).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(results.rglob("*"))
-        if path.is_file() and path.relative_to(results).parts[0] not in VOLATILE_DIRS
-    }
-
-
-@pytest.fixture(scope="module")
-def two_runs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str], dict[str, str]]:
-    first = copy_repository(tmp_path_factory.mktemp("run1"))
-    second = copy_repository(tmp_path_factory.mktemp("run2"))
-    for workdir in (first, second):
-        done = run_workflow(workdir)
-        assert done.returncode == 0, done.stderr[-4000:]
-    return first, digests(first / "results"), digests(second / "results")
 
 
 def test_two_runs_give_byte_identical_results(two_runs):
