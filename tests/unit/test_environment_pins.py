@@ -21,12 +21,18 @@ def pip_pins() -> dict[str, str]:
 
 
 def conda_pins() -> dict[str, str]:
+    """conda packages (name=version) and the environment's own pip section (name==version)."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pins = {}
     for dep in env["dependencies"]:
         if isinstance(dep, str):
             name, _, version = dep.partition("=")
             pins[name.strip().lower()] = version.lstrip("=").strip()
+        elif isinstance(dep, dict):
+            for requirement in dep.get("pip", []):
+                if "==" in requirement:
+                    name, version = requirement.split("==")
+                    pins[name.strip().lower()] = version.strip()
     return pins
 
 
