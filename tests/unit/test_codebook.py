@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from smesocial.codebook import (build_ingested, hash_respondent_key, mark_test_responses,
-                                recode, respondent_key_salt, validate_codebook)
+                                normalise_label, recode, respondent_key_salt, validate_codebook)
 from smesocial.errors import InputError
 from smesocial.io import read_export
 
@@ -40,6 +40,84 @@ def test_labels_match_ignoring_case_and_white_space(full_raw, codebook, harmonis
     out = recode(full_raw, codebook, harmonised, "x.csv")
     assert out["post_facebook"].astype("object").tolist()[:3] == ["daily", "weekly", "almost_never"]
     assert pd.isna(out["post_facebook"].iloc[3])
+
+
+@pytest.mark.parametrize("raw, label", [
+    ("Ma\u030anedligt", "Månedligt"),  # decomposed å (macOS exports) vs composed
+    ("Ved\u00a0ikke", "Ved ikke"),  # non-breaking space
+    ("  VED   IKKE ", "Ved ikke"),
+    ("Don\u2019t know", "Don't know"),  # curly apostrophe from a word processor
+    ("\u201cJa\u201d", '"Ja"'),
+    ("2\u20133", "2-3"),  # en dash
+    ("\ufeffDagligt", "Dagligt"),  # byte-order mark glued to a first cell
+    ("Dag\u00adligt", "Dagligt"),  # soft hyphen
+    ("Ｊａ", "Ja"),  # full-width letters
+])
+def test_normalise_label_equates_typographic_variants(raw, label):
+    assert normalise_label(raw) == normalise_label(label)
+
+
+@pytest.mark.parametrize("raw, label", [("Ugentligt", "Dagligt"), ("Ved ikke", "Vet ikke"),
+                                        ("Enig", "Uenig"), ("2-3", "23")])
+def test_normalise_label_keeps_different_words_apart(raw, label):
+    assert normalise_label(raw) != normalise_label(label)
+
+
+@pytest.fixture
+def aliased(codebook):
+    """The Danish codebook with per-wave aliases: several labels for one level."""
+    labels = {**codebook.labels,
+              "frequency": {**codebook.labels["frequency"], "Vet ikke": None, "Don't know": None,
+                            "Hver dag": "daily"},
+              "team_size": {**codebook.labels["team_size"], "To til tre": "two_three"}}
+    return dataclasses.replace(codebook, labels=labels)
+
+
+def test_aliases_map_several_labels_to_one_level(full_raw, aliased, harmonised):
+    full_raw[FB_POST] = ["Vet ikke", "DON\u2019T  KNOW", "hver\u00a0dag", "Ved ikke"]
+    full_raw[TEAM] = ["2\u20133", "to til tre", "2-3", "Ingen"]
+    out = recode(full_raw, aliased, harmonised, "x.csv")
+    assert out["post_facebook"].isna().tolist() == [True, True, False, True]
+    assert out["post_facebook"].iloc[2] == "daily"
+    assert out["marketing_team_size"].astype("object").tolist() == ["two_three"] * 3 + ["none"]
+
+
+def test_unknown_label_lists_the_aliases_as_allowed(full_raw, aliased, harmonised):
+    full_raw[FB_POST] = ["Dagligt", "Ikke relevant", "Dagligt", "Dagligt"]
+    with pytest.raises(InputError) as err:
+        recode(full_raw, aliased, harmonised, "data/raw/x.csv")
+    assert err.value.found == "Ikke relevant" and err.value.rows == [3]
+    assert err.value.column == FB_POST
+    for label in ["'Ved ikke'", "'Vet ikke'", "\"Don't know\"", "'Hver dag'"]:
+        assert label in err.value.expected
+
+
+def test_aliases_that_collide_after_normalising_must_agree(codebook, harmonised):
+    clash = dataclasses.replace(codebook, labels={
+        **codebook.labels, "frequency": {**codebook.labels["frequency"], "VED\u00a0IKKE": "never"}})
+    with pytest.raises(InputError, match="differ only in case, spacing, quotes or dashes") as err:
+        validate_codebook(clash, harmonised)
+    assert err.value.found == "VED\u00a0IKKE"
+    agreeing = dataclasses.replace(codebook, labels={
+        **codebook.labels, "frequency": {**codebook.labels["frequency"], "VED IKKE": None}})
+    validate_codebook(agreeing, harmonised)  # the same level twice is a harmless alias
+
+
+def test_yaml_boolean_label_is_reported(codebook, harmonised):
+    # `Yes: true` unquoted in YAML 1.1 is the key True, which would never match "Yes".
+    broken = dataclasses.replace(codebook, labels={**codebook.labels,
+                                                   "yes_no": {True: True, "Nej": False}})
+    with pytest.raises(InputError, match="label YAML read as the boolean True") as err:
+        validate_codebook(broken, harmonised)
+    assert '"Yes": true' in err.value.expected
+
+
+def test_status_labels_match_after_normalising(tmp_path, codebook, harmonised, answer_row, write_export):
+    path = write_export(tmp_path / "e.csv", [answer_row(1, status="GENNEMFØRT\u200b"),
+                                              answer_row(2, status=" delvist\u00a0GENNEMFØRT ")])
+    out = build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
+                         salt="pepper-salt", test_markers=[])
+    assert out["status"].tolist() == ["complete", "partial"]
 
 
 def test_ordered_scale_is_an_ordered_categorical_lowest_first(full_raw, codebook, harmonised):

@@ -1,14 +1,423 @@
-"""Reading raw exports: values, line numbers, and one clear InputError per malformed case."""
+"""Reading raw exports: every declared format and encoding gives the same strings as the shipped
+export, detection (`auto`) finds and logs what the file is, and each malformed case raises one
+clear InputError."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import datetime as dt
+import io
+import logging
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import pyreadstat
 import pytest
 
+from smesocial.codebook import build_ingested
+from smesocial.config import Codebook, load_codebook
 from smesocial.errors import InputError
 from smesocial.io import read_export, required_columns, write_parquet
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPORT = ROOT / "data" / "raw" / "dk_2024" / "dk_2024_survey_export.csv"
+EMPLOYEES = "Hvor mange ansatte er der i virksomheden (inkl. dig selv)?"
+FB_POST = "Hvor ofte poster virksomheden på følgende sociale medier? - Facebook"
+
+
+def with_format(codebook: Codebook, **fmt: Any) -> Codebook:
+    """The codebook with its whole `format` block replaced."""
+    return dataclasses.replace(codebook, format=fmt)
+
+
+def csv_text(header: list[str], rows: list[list[str]], delimiter: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def real() -> tuple[list[str], list[list[str]]]:
+    """Header and first 20 data rows of the shipped export, with one decimal-comma employee
+    count (as a typed '12,5' would be) so that it must survive comma-separated files."""
+    with EXPORT.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    header, data = rows[0], [list(r) for r in rows[1:21]]
+    data[0][header.index(EMPLOYEES)] = "12,5"
+    return header, data
+
+
+@pytest.fixture(scope="module")
+def original(real, codebook, tmp_path_factory) -> pd.DataFrame:
+    """What read_export gives for those rows as the shipped format (';', UTF-8, no BOM)."""
+    path = tmp_path_factory.mktemp("original") / "export.csv"
+    path.write_text(csv_text(*real, ";"), encoding="utf-8", newline="")
+    frame = read_export(path, codebook)
+    assert len(frame) == 20 and frame.loc[0, EMPLOYEES] == "12,5"
+    assert frame.loc[2, "Kommentarer"] == "Vores praktikant står for det meste af vores sociale medier."
+    return frame
+
+
+def ingested(frame: pd.DataFrame, codebook: Codebook, harmonised) -> pd.DataFrame:
+    return build_ingested(frame, codebook, harmonised, source="x", salt="pepper", test_markers=["test"])
+
+
+# --- round trips: each format and encoding gives the original strings and recoded values ------
+
+
+@pytest.mark.parametrize("name, encode, fmt", [
+    ("cp1252 ;", lambda t: t.encode("cp1252"), {"delimiter": ";", "encoding": "cp1252"}),
+    ("windows-1252 alias", lambda t: t.encode("cp1252"), {"delimiter": ";", "encoding": "windows-1252"}),
+    ("utf-8 BOM", lambda t: b"\xef\xbb\xbf" + t.encode("utf-8"), {"delimiter": ";", "encoding": "utf-8"}),
+    ("utf-8-sig BOM", lambda t: b"\xef\xbb\xbf" + t.encode("utf-8"), {"delimiter": ";", "encoding": "utf-8-sig"}),
+    ("utf-16 LE BOM tab", lambda t: "\ufeff".encode("utf-16-le") + t.encode("utf-16-le"),
+     {"delimiter": "tab", "encoding": "utf-16"}),
+    ("utf-16 BE BOM tab", lambda t: "\ufeff".encode("utf-16-be") + t.encode("utf-16-be"),
+     {"delimiter": "\t", "encoding": "utf-16"}),
+    ("utf-16-le no BOM tab", lambda t: t.encode("utf-16-le"), {"delimiter": "\t", "encoding": "utf-16-le"}),
+    ("comma, decimal comma", lambda t: t.encode("utf-8"), {"delimiter": ",", "encoding": "utf-8"}),
+])
+def test_declared_csv_variants_give_the_original_strings(tmp_path, real, original, codebook, harmonised,
+                                                         name, encode, fmt):
+    delimiter = {"tab": "\t"}.get(fmt["delimiter"], fmt["delimiter"])
+    path = tmp_path / "export.csv"
+    path.write_bytes(encode(csv_text(*real, delimiter)))
+    cb = with_format(codebook, type="csv", decimal=",", **fmt)
+    frame = read_export(path, cb)
+    pd.testing.assert_frame_equal(frame, original)
+    pd.testing.assert_frame_equal(ingested(frame, cb, harmonised), ingested(original, codebook, harmonised))
+
+
+def test_comma_file_keeps_the_quoted_decimal_comma(tmp_path, real, codebook):
+    text = csv_text(*real, ",")
+    assert '"12,5"' in text  # what any CSV writer does with a decimal comma in a comma file
+    path = tmp_path / "x.csv"
+    path.write_text(text, encoding="utf-8")
+    frame = read_export(path, with_format(codebook, type="csv", delimiter=",", encoding="utf-8"))
+    assert frame.loc[0, EMPLOYEES] == "12,5"
+    assert frame.loc[1, EMPLOYEES] == "57"
+
+
+def test_xlsx_gives_the_original_strings_with_typed_numbers(tmp_path, real, original, codebook, harmonised):
+    header, rows = real
+    frame = pd.DataFrame(rows, columns=header)
+    # Counts typed as numbers, as Excel stores them; one non-whole number.
+    frame[EMPLOYEES] = [12.5, *[int(v) if v.isdigit() else v for v in frame[EMPLOYEES][1:]]]
+    path = tmp_path / "export.xlsx"
+    frame.to_excel(path, sheet_name="Besvarelser", index=False)
+    cb = with_format(codebook, type="xlsx", sheet="Besvarelser", decimal=",")
+    back = read_export(path, cb)
+    pd.testing.assert_frame_equal(back, original)
+    assert back["raw_row"].tolist() == list(range(2, 22))  # spreadsheet rows
+    pd.testing.assert_frame_equal(ingested(back, cb, harmonised), ingested(original, codebook, harmonised))
+
+
+def sav_of(header: list[str], rows: list[list[str]], codebook: Codebook, harmonised, path: Path,
+           *, dates: bool = True) -> dict[str, dict[float, str]]:
+    """An SPSS file as survey tools write it: short names, the headers as variable labels,
+    Status and every item as labelled numeric codes, the timestamps as SPSS date-times."""
+    scales = {c: harmonised.variables[v].scale for c, v in codebook.columns.items()}
+    labelled = {codebook.meta["status"]: list(codebook.status_labels)}
+    labelled |= {c: list(codebook.labels[s]) for c, s in scales.items()}
+    data: dict[str, list[Any]] = {}
+    value_labels: dict[str, dict[float, str]] = {}
+    for i, (column, values) in enumerate(zip(header, zip(*rows))):
+        name = f"v{i + 1:02d}"
+        if column in labelled:
+            codes = {label: float(n) for n, label in enumerate(labelled[column], start=1)}
+            data[name] = [codes[v] if v else float("nan") for v in values]
+            value_labels[name] = {code: label for label, code in codes.items()}
+        elif dates and column in ("Startet", "Afsluttet"):
+            data[name] = [dt.datetime.fromisoformat(v) if v else None for v in values]
+        else:
+            data[name] = list(values)
+    pyreadstat.write_sav(pd.DataFrame(data), str(path), column_labels=header,
+                         variable_value_labels=value_labels)
+    return value_labels
+
+
+def test_sav_with_value_labels_gives_the_original_strings(tmp_path, real, original, codebook, harmonised):
+    path = tmp_path / "export.sav"
+    value_labels = sav_of(*real, codebook, harmonised, path)
+    assert value_labels["v02"] == {1.0: "Gennemført", 2.0: "Delvist gennemført"}
+    cb = with_format(codebook, type="sav", columns_by="label", decimal=",")
+    back = read_export(path, cb)
+    pd.testing.assert_frame_equal(back, original)
+    assert back["raw_row"].tolist() == list(range(2, 22))  # case number + 1
+    pd.testing.assert_frame_equal(ingested(back, cb, harmonised), ingested(original, codebook, harmonised))
+
+
+def test_sav_by_name_numbers_without_a_label_and_decimals(tmp_path, codebook):
+    frame = pd.DataFrame({"id": ["7", "8", "9"], "status": [1.0, 9.0, float("nan")],
+                          "emp": [30.0, 12.5, float("nan")], "note": ["ok", "", "x"]})
+    path = tmp_path / "x.sav"
+    pyreadstat.write_sav(frame, str(path), column_labels=["Respons-ID", "Status", "Ansatte", ""],
+                         variable_value_labels={"status": {1.0: "Gennemført"}})
+    cb = dataclasses.replace(codebook, format={"type": "sav", "decimal": ","},
+                             meta={"response_id": "id", "status": "status"}, respondent_key=None,
+                             employees_column="emp", columns={})
+    back = read_export(path, cb)
+    assert back.columns.tolist() == ["raw_row", "id", "status", "emp", "note"]
+    # 9 has no value label: it stays visible (and later fails as an unknown status).
+    assert back["status"].tolist()[:2] == ["Gennemført", "9"] and pd.isna(back.loc[2, "status"])
+    assert back["emp"].tolist()[:2] == ["30", "12,5"] and pd.isna(back.loc[2, "emp"])
+    assert back["note"].isna().tolist() == [False, True, False]
+    by_label = dataclasses.replace(cb, format={"type": "sav", "columns_by": "label", "decimal": "."},
+                                   meta={"response_id": "Respons-ID", "status": "Status"},
+                                   employees_column="Ansatte")
+    back = read_export(path, by_label)
+    assert back.columns.tolist() == ["raw_row", "Respons-ID", "Status", "Ansatte", "note"]  # unlabelled: name
+    assert back["Ansatte"].tolist()[:2] == ["30", "12.5"]
+
+
+def test_sav_user_missing_dont_know_keeps_its_label(tmp_path, codebook):
+    # SPSS users often declare "don't know" (here 9) user-missing; it is still an answer.
+    frame = pd.DataFrame({"id": ["1", "2", "3"], "status": [1.0, 1.0, 1.0], "q": [1.0, 9.0, float("nan")]})
+    path = tmp_path / "x.sav"
+    pyreadstat.write_sav(frame, str(path), missing_ranges={"q": [9.0]},
+                         variable_value_labels={"status": {1.0: "Gennemført"},
+                                                "q": {1.0: "Dagligt", 9.0: "Ved ikke"}})
+    cb = dataclasses.replace(codebook, format={"type": "sav"}, respondent_key=None,
+                             meta={"response_id": "id", "status": "status"},
+                             employees_column="q", columns={})
+    back = read_export(path, cb)
+    assert back["q"].tolist()[:2] == ["Dagligt", "Ved ikke"] and pd.isna(back.loc[2, "q"])
+
+
+def test_sav_columns_by_the_wrong_setting_says_which_fits(tmp_path, real, codebook, harmonised):
+    path = tmp_path / "export.sav"
+    sav_of(*real, codebook, harmonised, path, dates=False)
+    with pytest.raises(InputError) as err:
+        read_export(path, with_format(codebook, type="sav", columns_by="name"))
+    assert "variable labels (33 of 33 found there)" in err.value.problem
+    assert err.value.expected == "format.columns_by: label"
+
+
+def test_damaged_sav_files(tmp_path, real, codebook, harmonised):
+    cb = with_format(codebook, type="sav", columns_by="label")
+    good = tmp_path / "good.sav"
+    sav_of(*real, codebook, harmonised, good, dates=False)
+    truncated = tmp_path / "truncated.sav"
+    truncated.write_bytes(good.read_bytes()[:700])
+    with pytest.raises(InputError, match="cannot be read as an SPSS .sav file") as err:
+        read_export(truncated, cb)
+    assert "pyreadstat" in err.value.problem and "truncated" in err.value.problem
+    text = tmp_path / "text.sav"
+    text.write_text("Respons-ID;Status\n1;Gennemført\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_export(text, cb)
+    assert "no '$FL2' signature" in err.value.problem
+    assert "starts like a text file: 'Respons-ID;Status" in err.value.problem
+
+
+# --- detection (auto) ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("encode, delimiter, encoding, how", [
+    (lambda t: t.encode("cp1252"), ";", "cp1252", "not valid UTF-8 (from line 1), valid Windows-1252"),
+    (lambda t: "\ufeff".encode("utf-16-le") + t.encode("utf-16-le"), "\t", "utf-16-le",
+     "the file starts with a UTF-16 (little-endian) byte-order mark"),
+    (lambda t: t.encode("utf-16-be"), "\t", "utf-16-be", "NUL bytes between the characters"),
+    (lambda t: b"\xef\xbb\xbf" + t.encode("utf-8"), ",", "utf-8",
+     "the file starts with a UTF-8 byte-order mark"),
+    (lambda t: t.encode("utf-8"), "|", "utf-8", "the bytes are valid UTF-8"),
+])
+def test_auto_detects_and_logs_encoding_and_delimiter(tmp_path, real, original, codebook, caplog,
+                                                      encode, delimiter, encoding, how):
+    path = tmp_path / "export.csv"
+    path.write_bytes(encode(csv_text(*real, delimiter)))
+    caplog.set_level(logging.INFO, logger="smesocial")
+    frame = read_export(path, with_format(codebook, type="csv", encoding="auto", delimiter="auto"))
+    pd.testing.assert_frame_equal(frame, original)
+    logged = caplog.text
+    assert f"format.encoding is auto; detected {encoding} ({how}" in logged
+    name = {";": "semicolon", "\t": "tab", ",": "comma", "|": "pipe"}[delimiter]
+    assert f"format.delimiter is auto; detected {name} {delimiter!r}" in logged
+    assert "splits into 33 of the codebook's 33 required columns" in logged
+
+
+def test_omitted_encoding_and_delimiter_mean_auto(tmp_path, real, original, codebook, caplog):
+    path = tmp_path / "export.csv"
+    path.write_bytes(csv_text(*real, "\t").encode("cp1252"))
+    caplog.set_level(logging.INFO, logger="smesocial")
+    pd.testing.assert_frame_equal(read_export(path, with_format(codebook, type="csv")), original)
+    assert "detected cp1252" in caplog.text and "detected tab" in caplog.text
+
+
+def test_auto_delimiter_falls_back_to_the_sniffer_for_unknown_headers(tmp_path, codebook, caplog):
+    path = tmp_path / "x.csv"
+    path.write_text("a|b|c\n1|2|3\n4|5|6\n", encoding="utf-8")
+    caplog.set_level(logging.INFO, logger="smesocial")
+    with pytest.raises(InputError, match="required column"):
+        read_export(path, with_format(codebook, type="csv"))  # the columns are wrong, but:
+    assert "detected pipe '|' (csv.Sniffer" in caplog.text
+
+
+def test_undetectable_encoding(tmp_path, codebook):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"Respons-ID;Status\n1;\xc3\n2;\x81\x8d\n")  # broken UTF-8, undefined cp1252
+    with pytest.raises(InputError, match="encoding cannot be detected") as err:
+        read_export(path, with_format(codebook, type="csv"))
+    assert err.value.rows == [2]
+
+
+# --- declared encoding or delimiter contradicted by the file ------------------------------------
+
+
+def test_utf16_file_declared_utf8_names_the_byte_order_mark(tmp_path, real, codebook):
+    path = tmp_path / "x.csv"
+    path.write_bytes("\ufeff".encode("utf-16-le") + csv_text(*real, ";").encode("utf-16-le"))
+    with pytest.raises(InputError) as err:
+        read_export(path, codebook)
+    message = err.value.message()
+    assert "declares encoding 'utf-8' (format.encoding)" in message
+    assert "the file starts with a UTF-16 (little-endian) byte-order mark (line 1)" in message
+    assert "format.encoding: utf-16 (or auto)" in message
+
+
+def test_utf16_without_bom_declared_utf8_names_the_nul_bytes(tmp_path, real, codebook):
+    path = tmp_path / "x.csv"
+    path.write_bytes(csv_text(*real, ";").encode("utf-16-be"))
+    with pytest.raises(InputError, match="line 1 contains NUL bytes") as err:
+        read_export(path, codebook)
+    assert "format.encoding: utf-16-be" in err.value.expected
+
+
+def test_utf8_file_declared_cp1252_is_not_read_as_mojibake(tmp_path, real, codebook):
+    path = tmp_path / "x.csv"
+    path.write_text(csv_text(*real, ";"), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_export(path, with_format(codebook, type="csv", delimiter=";", encoding="cp1252"))
+    assert "declares encoding 'cp1252'" in err.value.problem
+    assert "the file is UTF-8 (line 1: 'oster virksomheden på følgende' would read as " \
+        "'oster virksomheden pÃ¥ fÃ¸lgende')" in err.value.problem
+    assert err.value.rows == [1]
+
+
+def test_utf8_bom_declared_cp1252(tmp_path, real, codebook):
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + csv_text(*real, ";").encode("utf-8"))
+    with pytest.raises(InputError, match="starts with a UTF-8 byte-order mark"):
+        read_export(path, with_format(codebook, type="csv", delimiter=";", encoding="cp1252"))
+
+
+def test_8bit_file_declared_utf16(tmp_path, real, codebook):
+    path = tmp_path / "x.csv"
+    path.write_bytes(csv_text(*real, ";").encode("cp1252"))
+    with pytest.raises(InputError, match="no byte-order mark and no NUL bytes") as err:
+        read_export(path, with_format(codebook, type="csv", delimiter=";", encoding="utf-16"))
+    assert "reads as Windows-1252" in err.value.problem
+
+
+def test_undecodable_bytes_name_the_encoding_line_and_field(tmp_path, codebook, answer_row, write_export):
+    path = write_export(tmp_path / "x.csv", [answer_row(1), answer_row(2, firm="Smørrebrød ApS")])
+    # Line 3 saved as Latin-1 (a classic Excel re-save): its 'ø' is not valid UTF-8.
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_bytes("".join(lines[:2]).encode("utf-8") + lines[2].encode("latin-1", errors="replace"))
+    with pytest.raises(InputError) as err:
+        read_export(path, codebook)
+    # The first byte that is not UTF-8 is the 'ø' of Gennemført, field 2 (Status).
+    assert err.value.problem.startswith("line 3, field 2 cannot be decoded as utf-8 (format.encoding)")
+    assert "after '1002;Gennemf'" in err.value.problem
+    assert "where b'\\xf8' is 'ø'" in err.value.problem
+    assert err.value.rows == [3]
+    assert err.value.found.startswith(b"\xf8")
+    assert "text encoded as utf-8" in err.value.expected
+
+
+def test_undecodable_line_number_points_at_the_bad_line(tmp_path, codebook):
+    codebook_ascii = with_format(codebook, type="csv", delimiter=";", encoding="ascii")
+    path = tmp_path / "x.csv"
+    path.write_bytes(b"a;b\n1;2\n3;\xe6\n")
+    with pytest.raises(InputError) as err:
+        read_export(path, codebook_ascii)
+    assert err.value.rows == [3]
+    assert "line 3, field 2" in err.value.problem
+    assert "ascii" in err.value.problem and "ascii" in err.value.expected
+
+
+def test_wrong_delimiter_says_which_was_expected(tmp_path, codebook, answer_row, write_export):
+    path = write_export(tmp_path / "x.csv", [answer_row(1)], delimiter=",")
+    with pytest.raises(InputError) as err:
+        read_export(path, codebook)
+    assert "single column" in err.value.problem
+    assert "comma-separated" in err.value.problem  # what the file seems to use
+    assert "line 1 has no ';'" in err.value.problem
+    assert "';'" in err.value.expected
+
+
+def test_semicolon_file_declared_comma(tmp_path, real, codebook):
+    # The Danish headers contain commas, so ',' splits them into *some* columns: the check
+    # compares how many codebook columns each delimiter finds.
+    path = tmp_path / "x.csv"
+    path.write_text(csv_text(*real, ";"), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_export(path, with_format(codebook, type="csv", delimiter=",", encoding="utf-8"))
+    assert "split on it has 0 of the codebook's 33 required columns and split on ';' 33" in err.value.problem
+    assert "semicolon-separated" in err.value.problem
+
+
+# --- xlsx ----------------------------------------------------------------------------------------
+
+
+def test_xlsx_sheet_choice_row_numbers_and_cell_types(tmp_path, codebook):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Info"
+    book.active["A1"] = "exported by SurveyXact"
+    sheet = book.create_sheet("Data")
+    sheet.append(["Respons-ID", "Status", "Startet", "Ansatte", ""])
+    sheet.append(["007", "Gennemført", dt.datetime(2024, 1, 9, 15, 51, 58), 30, None])
+    sheet.append([None, None, None, None, None])  # a blank row: skipped, numbering kept
+    sheet.append([8, " Delvist gennemført ", "2024-01-10 08:00:00", 12.5, None])
+    path = tmp_path / "x.xlsx"
+    book.save(path)
+    cb = dataclasses.replace(codebook, meta={"response_id": "Respons-ID", "status": "Status"},
+                             respondent_key=None, employees_column="Ansatte", columns={})
+    for sheet_choice in ("Data", "data", 1):
+        frame = read_export(path, with_format(cb, type="xlsx", sheet=sheet_choice, decimal=","))
+        assert frame["raw_row"].tolist() == [2, 4]
+        assert frame["Respons-ID"].tolist() == ["007", "8"]  # text stays text
+        assert frame["Startet"].tolist() == ["2024-01-09 15:51:58", "2024-01-10 08:00:00"]
+        assert frame["Ansatte"].tolist() == ["30", "12,5"]
+        assert frame["Status"].tolist() == ["Gennemført", " Delvist gennemført "]  # raw
+        assert "" not in frame.columns  # the unnamed empty column is dropped
+    with pytest.raises(InputError) as err:
+        read_export(path, with_format(cb, type="xlsx", sheet="Besvarelser"))
+    assert "no sheet named 'Besvarelser'" in err.value.problem and err.value.found == ["Info", "Data"]
+    with pytest.raises(InputError, match="no sheet number 5"):
+        read_export(path, with_format(cb, type="xlsx", sheet=5))
+    with pytest.raises(InputError, match="required column") as err:
+        read_export(path, with_format(cb, type="xlsx"))  # default: the first sheet, 'Info'
+    assert "(sheet 'Info')" in err.value.file
+
+
+def test_xlsx_unnamed_column_with_values_and_not_a_workbook(tmp_path, codebook):
+    frame = pd.DataFrame([["1", "Gennemført", "x"]], columns=["Respons-ID", "Status", ""])
+    path = tmp_path / "x.xlsx"
+    frame.to_excel(path, index=False)
+    cb = dataclasses.replace(codebook, format={"type": "xlsx"},
+                             meta={"response_id": "Respons-ID", "status": "Status"},
+                             respondent_key=None, employees_column="Status", columns={})
+    with pytest.raises(InputError, match="column 3 has values but no name in the header \\(row 1\\)") as err:
+        read_export(path, cb)
+    assert err.value.rows == [2]
+    zipped = tmp_path / "damaged.xlsx"
+    zipped.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(InputError, match="not a readable xlsx workbook"):
+        read_export(zipped, cb)
+    sav = tmp_path / "x.xlsx.sav"
+    sav.write_bytes(b"$FL2" + b"\x00" * 100)
+    with pytest.raises(InputError, match="it is an SPSS .sav file"):
+        read_export(sav, cb)
+
+
+# --- structure, shared by all formats -----------------------------------------------------------
 
 
 def test_reads_raw_strings_with_line_numbers_and_na_for_empty(tmp_path, codebook, answer_row, write_export):
@@ -41,6 +450,25 @@ def test_utf8_byte_order_mark_is_not_part_of_the_first_header(tmp_path, codebook
     assert "Respons-ID" in read_export(path, codebook).columns
 
 
+def test_trailing_delimiter_on_every_line_is_ignored(tmp_path, codebook, answer_row, write_export):
+    path = write_export(tmp_path / "x.csv", [answer_row(1), answer_row(2)])
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("".join(line + ";\n" for line in lines), encoding="utf-8")
+    frame = read_export(path, codebook)
+    assert frame.columns[-1] == list(codebook.columns)[-1] and len(frame) == 2
+
+
+def test_second_header_line_of_joined_exports(tmp_path, codebook, answer_row, write_export):
+    path = write_export(tmp_path / "x.csv", [answer_row(1), answer_row(2)])
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join([*lines, *lines]) + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        read_export(path, codebook)
+    assert err.value.problem.startswith("line 4 looks like a second header line")
+    assert "'Respons-ID', 'Status', 'Startet'" in err.value.problem
+    assert err.value.rows == [4]
+
+
 def test_missing_file(tmp_path, codebook):
     with pytest.raises(InputError, match="file not found") as err:
         read_export(tmp_path / "nope.csv", codebook)
@@ -48,51 +476,24 @@ def test_missing_file(tmp_path, codebook):
     assert "dk_2024.yaml" in err.value.expected
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n  \n"])
-def test_empty_file(tmp_path, codebook, content):
+@pytest.mark.parametrize("content, problem", [
+    (b"", "the file is empty (0 bytes)"),
+    (b"\n\n  \n", "the file is empty (only white space)"),
+    (b";;;\n;;\n", "the file has no header (only blank lines or delimiters)"),
+])
+def test_empty_file(tmp_path, codebook, content, problem):
     path = tmp_path / "empty.csv"
     path.write_bytes(content)
-    with pytest.raises(InputError, match="file is empty") as err:
+    with pytest.raises(InputError) as err:
         read_export(path, codebook)
-    assert "';'" in err.value.expected
+    assert err.value.problem == problem
+    assert "a header line and data rows" in err.value.expected
 
 
 def test_header_only(tmp_path, codebook, write_export):
     path = write_export(tmp_path / "h.csv", [])
     with pytest.raises(InputError, match="header but no data rows"):
         read_export(path, codebook)
-
-
-def test_undecodable_bytes_name_the_encoding_and_line(tmp_path, codebook, answer_row, write_export):
-    path = write_export(tmp_path / "x.csv", [answer_row(1), answer_row(2, firm="Smørrebrød ApS")])
-    # Line 3 saved as Latin-1 (a classic Excel re-save): its 'ø' is not valid UTF-8.
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    path.write_bytes("".join(lines[:2]).encode("utf-8") + lines[2].encode("latin-1", errors="replace"))
-    with pytest.raises(InputError) as err:
-        read_export(path, codebook)
-    assert err.value.problem == "line 3 cannot be decoded as utf-8"
-    assert err.value.rows == [3]
-    assert err.value.found.startswith(b"\xf8")
-    assert "text encoded as utf-8" in err.value.expected
-
-
-def test_undecodable_line_number_points_at_the_bad_line(tmp_path, codebook):
-    codebook_ascii = dataclasses.replace(codebook, format={**codebook.format, "encoding": "ascii"})
-    path = tmp_path / "x.csv"
-    path.write_bytes(b"a;b\n1;2\n3;\xe6\n")
-    with pytest.raises(InputError) as err:
-        read_export(path, codebook_ascii)
-    assert err.value.rows == [3]
-    assert "ascii" in err.value.problem and "ascii" in err.value.expected
-
-
-def test_wrong_delimiter_says_which_was_expected(tmp_path, codebook, answer_row, write_export):
-    path = write_export(tmp_path / "x.csv", [answer_row(1)], delimiter=",")
-    with pytest.raises(InputError) as err:
-        read_export(path, codebook)
-    assert "single column" in err.value.problem
-    assert "comma" in err.value.problem  # what the file seems to use
-    assert "';'" in err.value.expected
 
 
 def test_rows_with_wrong_field_count_are_all_named(tmp_path, codebook, answer_row, write_export):
@@ -104,8 +505,26 @@ def test_rows_with_wrong_field_count_are_all_named(tmp_path, codebook, answer_ro
     with pytest.raises(InputError) as err:
         read_export(path, codebook)
     assert err.value.rows == [3, 5]
-    assert "wrong number of fields" in err.value.problem
+    assert "wrong number of fields (first: line 3)" in err.value.problem
+    assert err.value.found == f"{len(lines[0].split(';')) - 2}, {len(lines[0].split(';')) + 1} fields"
     assert str(len(lines[0].split(";"))) in err.value.expected
+
+
+def test_unclosed_quote(tmp_path, codebook, answer_row, write_export):
+    path = write_export(tmp_path / "x.csv", [answer_row(1), answer_row(2)])
+    text = path.read_text(encoding="utf-8").replace("Firma 2 ApS", '"Firma 2 ApS')
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match="malformed CSV from line 3 on") as err:
+        read_export(path, codebook)
+    assert err.value.rows == [3]
+
+
+def test_csv_declared_but_the_file_is_a_workbook(tmp_path, codebook):
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"a": [1]}).to_excel(path.with_suffix(".xlsx"), index=False)
+    path.write_bytes(path.with_suffix(".xlsx").read_bytes())
+    with pytest.raises(InputError, match="declares a CSV export .* but the file is a ZIP container"):
+        read_export(path, codebook)
 
 
 def test_missing_required_columns_are_listed(tmp_path, codebook, export_header, answer_row, write_export):
@@ -115,7 +534,14 @@ def test_missing_required_columns_are_listed(tmp_path, codebook, export_header, 
     with pytest.raises(InputError) as err:
         read_export(path, codebook)
     assert sorted(err.value.found) == sorted(dropped)
-    assert "3 required column(s) missing" in err.value.problem
+    assert "3 required column(s) missing from the header (line 1)" in err.value.problem
+
+
+def test_repeated_header_names(tmp_path, codebook, export_header, answer_row, write_export):
+    header = [*export_header, "E-mail"]
+    with pytest.raises(InputError, match="repeats column names") as err:
+        read_export(write_export(tmp_path / "x.csv", [answer_row(1)], header=header), codebook)
+    assert err.value.found == ["E-mail"]
 
 
 def test_missing_optional_identifier_is_fine(tmp_path, codebook, export_header, answer_row, write_export):
@@ -141,11 +567,52 @@ def test_required_columns_cover_meta_key_employees_and_items(codebook):
     assert len(required) == 4 + 1 + 1 + len(codebook.columns)
 
 
+# --- the format block ------------------------------------------------------------------------------
+
+
 def test_unsupported_format_type(tmp_path, codebook):
-    other = dataclasses.replace(codebook, format={**codebook.format, "type": "sav"})
+    other = with_format(codebook, type="json")
     with pytest.raises(InputError, match="unsupported export format") as err:
-        read_export(tmp_path / "x.sav", other)
-    assert "csv" in err.value.expected
+        read_export(tmp_path / "x.json", other)
+    assert err.value.expected == "one of: csv, sav, xlsx"
+
+
+@pytest.mark.parametrize("fmt, problem", [
+    ({"delimiter": "::"}, "format.delimiter must be one character or 'auto'"),
+    ({"encoding": "klingon"}, "format.encoding is not a known text encoding"),
+    ({"decimal": ";"}, "format.decimal must be ',' or '.'"),
+    ({"type": "sav", "columns_by": "title"}, "format.columns_by must be 'name' or 'label'"),
+])
+def test_bad_format_values(tmp_path, codebook, fmt, problem):
+    with pytest.raises(InputError) as err:
+        read_export(tmp_path / "x.csv", with_format(codebook, **{"type": "csv", **fmt}))
+    assert err.value.problem == problem
+    assert err.value.file == codebook.path
+
+
+@pytest.mark.parametrize("change, key", [
+    ({"delimeter": ";"}, "format"),  # misspelt: would silently fall back to auto
+    ({"type": "xls"}, "format.type"),
+    ({"sheet": -1}, "format.sheet"),
+    ({"columns_by": "title"}, "format.columns_by"),
+])
+def test_codebook_schema_rejects_bad_format_blocks(tmp_path, change, key):
+    import yaml
+
+    raw = yaml.safe_load((ROOT / "config/codebook/dk_2024.yaml").read_text(encoding="utf-8"))
+    raw["format"] = {**raw["format"], **change}
+    path = tmp_path / "codebook.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_codebook(path)
+    assert err.value.problem == f"invalid configuration at key '{key}'"
+    assert err.value.file == str(path)
+
+
+def test_shipped_codebooks_follow_the_schema():
+    for path in sorted((ROOT / "config" / "codebook").glob("*.yaml")):
+        if path.name != "harmonised.yaml":
+            assert load_codebook(path).wave == path.stem
 
 
 def test_parquet_rewrite_is_byte_identical(tmp_path):

@@ -2,6 +2,7 @@
 
 import os
 
+from smesocial.clean import parse_employee_column
 from smesocial.codebook import build_ingested, respondent_key_salt
 from smesocial.config import load_codebook, load_harmonised
 from smesocial.io import read_export, write_parquet
@@ -20,6 +21,11 @@ def step(snakemake) -> None:
         salt=salt,
         test_markers=snakemake.config["exclusions"]["test_response_markers"],
     )
+    # Unreadable employee counts stop the run here, before anything is written, so a bad export
+    # leaves no partial results. Test responses are spared: junk typed there is excluded anyway.
+    real = ~ingested["is_test_marked"].astype(bool)
+    parse_employee_column(ingested.loc[real, "employees_raw"], ingested["raw_row"],
+                          source=str(snakemake.input.raw), column=codebook.employees_column)
     write_parquet(ingested, snakemake.output[0])
     log.info("%s: %d rows ingested (%d complete, %d marked as test), %d columns",
              snakemake.wildcards.wave, len(ingested), int((ingested["status"] == "complete").sum()),

@@ -1,8 +1,11 @@
 """Applying a wave's codebook: raw labels -> harmonised variables, and the ingested table.
 
 Recoding is strict: every non-empty cell must match a label the codebook lists for the item's
-scale (ignoring surrounding white space and case), otherwise the run stops and says where. A
-silent NA for an unforeseen label would change shares without anyone noticing.
+scale (compared after `normalise_label`: Unicode form, white space, case, quote and dash styles),
+otherwise the run stops and says where. A silent NA for an unforeseen label would change shares
+without anyone noticing. Aliases are several labels mapped to one level (e.g. "Ved ikke",
+"Vet ikke" and "Don't know" all to null), so one codebook can read exports that word an answer
+differently.
 """
 
 from __future__ import annotations
@@ -26,9 +29,23 @@ log = logging.getLogger(__name__)
 STATUSES = ("complete", "partial")
 
 
+# Typographic variants survey tools and word processors substitute for what a codebook author
+# types: curly apostrophes/quotes, en/em dashes and minus signs; and invisible characters (zero
+# width spaces, soft hyphens, a stray byte-order mark) that copy-paste leaves in labels.
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'",
+                         "\u2032": "'", "\u00b4": "'", "`": "'",
+                         "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u00ab": '"', "\u00bb": '"'})
+_DASHES = re.compile("[\u2010-\u2015\u2212]")
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200d\u2060\ufeff]")
+
+
 def normalise_label(value: str) -> str:
-    """Label as compared: NFC (exports differ in how they encode å/ø), single spaces, casefolded."""
-    return " ".join(unicodedata.normalize("NFC", value).split()).casefold()
+    """Label as compared: NFKC (exports differ in how they encode å/ø, and in non-breaking or
+    full-width spaces), one quote and dash style, no invisible characters, single spaces,
+    casefolded. "Don’t  know" == "don't know"; "2–3" == "2-3"; "Ved\u00a0ikke" == "ved ikke"."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", value))
+    text = _DASHES.sub("-", text.translate(_QUOTES))
+    return " ".join(text.split()).casefold()
 
 
 def _normalised(series: pd.Series) -> pd.Series:
@@ -54,6 +71,11 @@ def validate_codebook(codebook: Codebook, harmonised: Harmonised) -> None:
         allowed: set[Any] = {True, False} if scale.type == "boolean" else set(scale.levels)
         seen: dict[str, Any] = {}
         for label, level in labels.items():
+            if isinstance(label, bool):
+                # YAML 1.1 reads unquoted Yes/No/On/Off keys as booleans.
+                raise InputError(codebook.path, f"scale {scale_name!r} has a label YAML read as "
+                                 f"the boolean {label}", found=label,
+                                 expected="labels in quotes, e.g. \"Yes\": true, \"No\": false")
             if level is not None and level not in allowed:
                 raise InputError(codebook.path, f"label {label!r} of scale {scale_name!r} maps to "
                                  "a level the scale does not have", found=level,
@@ -61,8 +83,8 @@ def validate_codebook(codebook: Codebook, harmonised: Harmonised) -> None:
             key = normalise_label(str(label))
             if key in seen and seen[key] != level:
                 raise InputError(codebook.path, f"scale {scale_name!r} lists labels that differ "
-                                 "only in case or spacing but map to different levels",
-                                 found=label)
+                                 "only in case, spacing, quotes or dashes but map to different "
+                                 "levels", found=label)
             seen[key] = level
     for derived in harmonised.derived.values():
         source = harmonised.variables.get(derived.source)
@@ -102,13 +124,13 @@ def recode(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised, source
     rows = raw[RAW_ROW] if RAW_ROW in raw else pd.Series(raw.index + 2, index=raw.index)
     column_of = {variable: column for column, variable in codebook.columns.items()}
     out: dict[str, Any] = {}
+    not_asked: list[str] = []
     problems: list[tuple[str, list[str], list[int], list[str]]] = []
     for name, variable in harmonised.variables.items():
         scale = harmonised.scales[variable.scale]
         column = column_of.get(name)
         if column is None:
-            log.warning("%s: no raw column for harmonised variable %r; it is NA for this wave",
-                        codebook.path, name)
+            not_asked.append(name)
             out[name] = empty_variable(scale, len(raw))
             continue
         labels = codebook.labels[scale.name]
@@ -131,6 +153,9 @@ def recode(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised, source
                          f"to {codebook.path} or correct the export{others}", column=column,
                          rows=bad_rows, found=values[0] if len(values) == 1 else values,
                          expected="one of " + ", ".join(repr(a) for a in allowed))
+    if not_asked:
+        log.warning("%s: %d harmonised variable(s) have no raw column and are NA for this wave: %s",
+                    codebook.path, len(not_asked), ", ".join(not_asked))
     recoded = pd.DataFrame(out, index=raw.index)
     return add_derived(recoded, harmonised)
 
