@@ -10,9 +10,25 @@ from smesocial.segment import (STRADDLES, Scheme, assign, load_schemes, segment_
                                unassigned_reasons)
 
 
+# The two schemes these tests count against, fixed here so that adding a scheme to
+# config/config.yaml does not change the expected counts.
+SCHEMES_CONFIG = {"segmentation": {
+    "report_dk_2024": {"description": "report", "segments": [
+        {"name": "micro", "min": 1, "max": 10}, {"name": "small", "min": 11, "max": 50},
+        {"name": "medium", "min": 51, "max": None}]},
+    "eu_sme": {"description": "EU", "segments": [
+        {"name": "micro", "min": 0, "max": 9}, {"name": "small", "min": 10, "max": 49},
+        {"name": "medium", "min": 50, "max": 249}, {"name": "large", "min": 250, "max": None}]},
+}}
+
+
 @pytest.fixture(scope="module")
-def schemes(config):
-    return load_schemes(config)
+def schemes():
+    return load_schemes(SCHEMES_CONFIG)
+
+
+def test_every_configured_scheme_loads(config):
+    assert {"report_dk_2024", "eu_sme"} <= set(load_schemes(config))
 
 
 def names(categorical) -> list[object]:
