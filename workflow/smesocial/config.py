@@ -1,11 +1,17 @@
 """Loading and expanding the project's YAML configuration.
 
-`{platform}` templates in the harmonised spec, the indicators and codebooks are expanded here,
-once, so every other module sees plain, explicit names.
+Templates in the harmonised spec, the indicators and codebooks are expanded here, once, so every
+other module sees plain, explicit names. A template dimension (`DIMENSIONS`) is a placeholder
+`{<dimension>}` (the key) or `{<dimension>_label}` (the label) that expands over a key -> label
+mapping: `{platform}` over `platforms`, `{purpose}` over `purposes`. A template using several
+expands over their product, the first dimension of `DIMENSIONS` outermost, so
+`purpose_{purpose}_{platform}` lists every purpose of one platform before the next platform.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +21,12 @@ import yaml
 from smesocial.errors import InputError
 
 PLATFORM_KEY = "{platform}"
+# Template dimensions, outermost first; each names a `<dimension>s` mapping (key -> label) in the
+# harmonised spec and, for its raw columns, in a wave's codebook.
+DIMENSIONS: tuple[str, ...] = ("platform", "purpose")
+# The codebook schema ships with the project (the package is installed editable from it), so
+# every codebook, wherever it lives, is checked against the same contract.
+CODEBOOK_SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schemas" / "codebook.schema.yaml"
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -42,6 +54,56 @@ def expand_platforms(template: str, platforms: dict[str, str]) -> dict[str, tupl
     }
 
 
+Assignment = dict[str, tuple[str, str]]  # dimension -> (key, label) one expansion uses
+
+
+def template_dimensions(template: str) -> list[str]:
+    """The dimensions whose placeholder (`{platform}` or `{platform_label}`, ...) `template` uses."""
+    return [d for d in DIMENSIONS if f"{{{d}}}" in template or f"{{{d}_label}}" in template]
+
+
+def fill_template(text: str, assignment: Mapping[str, tuple[str, str]], where: str = "template") -> str:
+    """`text` with each assigned dimension's key and label put in; text without placeholders is
+    returned as is (so a literal brace in a plain column name does not matter)."""
+    if not template_dimensions(text):
+        return text
+    values: dict[str, str] = {}
+    for dimension, (key, label) in assignment.items():
+        values[dimension], values[f"{dimension}_label"] = key, label
+    try:
+        return text.format_map(values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise InputError(where, f"template {text!r} has a placeholder its name does not expand",
+                         found=str(exc),
+                         expected=f"only the placeholders of its own dimensions: "
+                         f"{', '.join(sorted(values)) or 'none'}") from exc
+
+
+def expand_template(template: str, dimensions: Mapping[str, Mapping[str, str]],
+                    where: str = "template") -> dict[str, Assignment]:
+    """Expand `template` over every dimension it uses: name -> {dimension: (key, label)}.
+
+    A string without placeholders maps to itself with an empty assignment. A dimension the
+    template uses but `dimensions` does not give is an InputError naming `where`.
+    """
+    used = template_dimensions(template)
+    missing = [d for d in used if d not in dimensions]
+    if missing:
+        raise InputError(where, f"template {template!r} uses {{{missing[0]}}}, but no "
+                         f"`{missing[0]}s` are given to expand it over",
+                         expected=f"a `{missing[0]}s:` mapping (key -> label)")
+    out: dict[str, Assignment] = {}
+    axes = [[(d, str(k), str(v)) for k, v in dimensions[d].items()] for d in used]
+    for combo in itertools.product(*axes):
+        assignment = {d: (k, label) for d, k, label in combo}
+        out[fill_template(template, assignment, where)] = assignment
+    return out
+
+
+def _key(assignment: Mapping[str, tuple[str, str]], dimension: str) -> str:
+    return assignment[dimension][0] if dimension in assignment else ""
+
+
 @dataclass(frozen=True)
 class Scale:
     name: str
@@ -55,6 +117,7 @@ class Variable:
     scale: str
     label: str
     platform: str = ""
+    purpose: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,6 +126,7 @@ class Derived:
     source: str
     true_levels: tuple[str, ...]
     platform: str = ""
+    purpose: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,27 +135,33 @@ class Harmonised:
     platforms: dict[str, str]
     variables: dict[str, Variable]
     derived: dict[str, Derived]
+    purposes: dict[str, str] = field(default_factory=dict)
 
 
 def load_harmonised(path: str | Path) -> Harmonised:
     raw = load_yaml(path)
     platforms: dict[str, str] = dict(raw["platforms"])
+    purposes: dict[str, str] = dict(raw.get("purposes") or {})
+    dimensions = {"platform": platforms, "purpose": purposes}
+    where = str(path)
     scales = {
         name: Scale(name, spec["type"], tuple(spec.get("levels", ())))
         for name, spec in raw["scales"].items()
     }
     variables: dict[str, Variable] = {}
     for template, spec in raw["variables"].items():
-        for name, (key, label) in expand_platforms(template, platforms).items():
+        for name, assignment in expand_template(template, dimensions, where).items():
             variables[name] = Variable(
-                name, spec["scale"], spec["label"].format(platform_label=label), key
+                name, spec["scale"], fill_template(spec["label"], assignment, where),
+                _key(assignment, "platform"), _key(assignment, "purpose"),
             )
     derived: dict[str, Derived] = {}
     for template, spec in raw["derived"].items():
-        for name, (key, _label) in expand_platforms(template, platforms).items():
-            source = spec["from"].format(platform=key) if key else spec["from"]
-            derived[name] = Derived(name, source, tuple(spec["true_levels"]), key)
-    return Harmonised(scales, platforms, variables, derived)
+        for name, assignment in expand_template(template, dimensions, where).items():
+            derived[name] = Derived(name, fill_template(spec["from"], assignment, where),
+                                    tuple(spec["true_levels"]), _key(assignment, "platform"),
+                                    _key(assignment, "purpose"))
+    return Harmonised(scales, platforms, variables, derived, purposes)
 
 
 @dataclass(frozen=True)
@@ -101,16 +171,31 @@ class Indicator:
     values: tuple[Any, ...]
     label: str
     platform: str = ""
+    purpose: str = ""
 
 
-def load_indicators(path: str | Path, platforms: dict[str, str]) -> dict[str, Indicator]:
+def load_indicators(path: str | Path, platforms: Mapping[str, str],
+                    purposes: Mapping[str, str] | None = None) -> dict[str, Indicator]:
+    """The indicators of `path`, templates expanded over `platforms` and `purposes`.
+
+    Without `purposes`, `{purpose}` expands over the purposes of the harmonised spec the file
+    names under `dimensions_from` (a path relative to the file), so callers that pass only the
+    platforms keep working.
+    """
     raw = load_yaml(path)
+    if purposes is None:
+        purposes = {}
+        if raw.get("dimensions_from"):
+            spec_path = Path(path).parent / str(raw["dimensions_from"])
+            purposes = dict(load_yaml(spec_path).get("purposes") or {})
+    dimensions = {"platform": dict(platforms), "purpose": dict(purposes)}
     indicators: dict[str, Indicator] = {}
     for template, spec in raw["indicators"].items():
-        for name, (key, label) in expand_platforms(template, platforms).items():
-            variable = spec["variable"].format(platform=key) if key else spec["variable"]
+        for name, assignment in expand_template(template, dimensions, str(path)).items():
             indicators[name] = Indicator(
-                name, variable, tuple(spec["values"]), spec["label"].format(platform_label=label), key
+                name, fill_template(spec["variable"], assignment, str(path)),
+                tuple(spec["values"]), fill_template(spec["label"], assignment, str(path)),
+                _key(assignment, "platform"), _key(assignment, "purpose"),
             )
     return indicators
 
@@ -133,14 +218,17 @@ class Codebook:
 
 
 def load_codebook(path: str | Path) -> Codebook:
+    """Load a wave's codebook, checked against config/schemas/codebook.schema.yaml."""
     raw = load_yaml(path)
-    platforms = dict(raw.get("platforms", {}))
+    validate_config(raw, load_yaml(CODEBOOK_SCHEMA), str(path))
+    # This wave's questionnaire labels per dimension key (e.g. purposes: recruitment: Rekruttering).
+    dimensions = {d: dict(raw.get(f"{d}s") or {}) for d in DIMENSIONS}
     columns: dict[str, str] = {}
     for column_template, variable_template in raw["columns"].items():
-        for column, (key, _label) in expand_platforms(column_template, platforms).items():
-            columns[column] = variable_template.format(platform=key) if key else variable_template
+        for column, assignment in expand_template(column_template, dimensions, str(path)).items():
+            columns[column] = fill_template(variable_template, assignment, str(path))
     known = {"wave", "format", "meta", "status_labels", "identifiers", "respondent_key",
-             "employees", "labels", "platforms", "columns"}
+             "employees", "labels", "columns", *(f"{d}s" for d in DIMENSIONS)}
     return Codebook(
         path=str(path),
         wave=raw["wave"],
@@ -172,7 +260,8 @@ def validate_config(config: Any, schema: dict[str, Any], source: str) -> None:
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    # str(): a path may mix key types (YAML reads an unquoted Yes key as a boolean).
+    errors = sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         first = errors[0]
         where = ".".join(str(p) for p in first.absolute_path) or "(top level)"

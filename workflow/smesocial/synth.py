@@ -15,6 +15,12 @@ percentage of config/published/dk_2024.yaml within rounding:
 
 The count allocation does not depend on the seed; only which firm gets which answer, the
 identities, timestamps and defect details do. Everything is verified before anything is written.
+
+The machinery is shared with other waves' generators (smesocial.synth_no): provenance checks
+(`provenance_value`, `require_provenance`, `check_provenance_entry`), the MILP (`allocate_item`,
+over any strata: segments here, samples there), named random streams (`named_rng`), rank
+assignment (`assign_item`), latent scores (`item_scores`), times (`draw_times`). The CLI
+dispatches on the parameters file's `generator` key (absent = this module).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import hashlib
+import importlib
 import io
 import math
 import re
@@ -118,27 +125,40 @@ class Context:
     sizes: dict[str, int]
     bounds: dict[str, tuple[int, int | None]]
     item: dict[str, ItemSpec] = field(init=False)  # items by name
+    platforms: dict[str, str] = field(init=False)  # the platforms this wave asks about
 
     def __post_init__(self) -> None:
         self.item = {spec.name: spec for spec in self.items}
+        self.platforms = wave_platforms(self.harmonised, self.codebook)
 
 
-def _value(block: Any, path: str, where: str) -> Any:
+def wave_platforms(harmonised: Harmonised, codebook: Codebook) -> dict[str, str]:
+    """The harmonised platforms the codebook maps a column to, in the harmonised order.
+
+    Templates expand over these, not over every harmonised platform: platforms another wave
+    added (e.g. Twitter) must not change this wave's items or its random draws.
+    """
+    used = {harmonised.variables[v].platform for v in codebook.columns.values()
+            if v in harmonised.variables}
+    return {key: label for key, label in harmonised.platforms.items() if key in used}
+
+
+def provenance_value(block: Any, path: str, where: str) -> Any:
     """The number of a `{value: x, <provenance>: ...}` block; it must carry provenance."""
     if not isinstance(block, Mapping) or "value" not in block:
         raise InputError(path, f"{where} must be a mapping with `value` and its provenance",
                          found=block)
-    _require_provenance(block, path, where)
+    require_provenance(block, path, where)
     return block["value"]
 
 
-def _require_provenance(block: Mapping[str, Any], path: str, where: str) -> None:
+def require_provenance(block: Mapping[str, Any], path: str, where: str) -> None:
     if not any(kind in block for kind in PROVENANCE_KINDS):
         raise InputError(path, f"{where} has no provenance",
                          expected="one of `source: published:<id>`, `derived:`, `assumption:`")
 
 
-def _check_provenance_entry(entry: Any, path: str, where: str, figure_ids: set[str]) -> None:
+def check_provenance_entry(entry: Any, path: str, where: str, figure_ids: set[str]) -> None:
     if not isinstance(entry, Mapping) or len(entry) != 1 or next(iter(entry)) not in PROVENANCE_KINDS:
         raise InputError(path, f"{where}: malformed provenance", found=entry,
                          expected="{source: 'published:<figure id>'} | {derived: ...} | {assumption: ...}")
@@ -182,7 +202,7 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
         spec = params["segments"].get(seg)
         if spec is None:
             raise InputError(path, f"segments.{seg} missing")
-        _require_provenance(spec, path, f"segments.{seg}")
+        require_provenance(spec, path, f"segments.{seg}")
         sizes[seg] = int(spec["n"])
         bounds[seg] = (int(spec["min"]), None if spec["max"] is None else int(spec["max"]))
     published_sizes = {s["segment"]: int(s["n"]) for s in published.get("segments_published", [])}
@@ -208,10 +228,11 @@ def _build_items(params: dict[str, Any], harmonised: Harmonised, codebook: Codeb
                  path: str) -> list[ItemSpec]:
     """Items in export column order, with labels inverted from the codebook (so they cannot drift)."""
     pages: list[list[str]] = []
+    platforms = wave_platforms(harmonised, codebook)
     for page in params["questionnaire"]["pages"]:
         names: list[str] = []
         for template in page:
-            names.extend(expand_platforms(template, harmonised.platforms))
+            names.extend(expand_platforms(template, platforms))
         pages.append(names)
     page_of = {name: i for i, page in enumerate(pages) for name in page}
     order = [name for page in pages for name in page]
@@ -297,22 +318,22 @@ def _validate_params(ctx: Context) -> None:
     p, path = ctx.params, ctx.params_path
     figure_ids = {f["id"] for f in ctx.published["figures"]} | {"segments_published"}
     for key in ("seed", "tolerance_pp"):
-        _value(p[key], path, key)
+        provenance_value(p[key], path, key)
     for group, block in p["item_nonresponse"].items():
-        _value(block, path, f"item_nonresponse.{group}")
+        provenance_value(block, path, f"item_nonresponse.{group}")
     for key in ("questionnaire", "copula", "timing", "identities"):
-        _require_provenance(p[key], path, key)
+        require_provenance(p[key], path, key)
     for seg in SEGMENTS:
-        _require_provenance(p["employees"][seg], path, f"employees.{seg}")
-    _require_provenance(p["employees"]["text"], path, "employees.text")
-    _value(p["employees"]["small"]["exactly_50"], path, "employees.small.exactly_50")
-    _require_provenance(p["copula"].get("min_employees", {"assumption": "none"}), path,
-                        "copula.min_employees")
+        require_provenance(p["employees"][seg], path, f"employees.{seg}")
+    require_provenance(p["employees"]["text"], path, "employees.text")
+    provenance_value(p["employees"]["small"]["exactly_50"], path, "employees.small.exactly_50")
+    require_provenance(p["copula"].get("min_employees", {"assumption": "none"}), path,
+                       "copula.min_employees")
     for key in ("duplicate_submissions", "test_responses", "excluded_partials", "retained_partials",
                 "dont_know"):
         if key not in p["defects"]:
             raise InputError(path, f"defects.{key} missing")
-        _require_provenance(p["defects"][key], path, f"defects.{key}")
+        require_provenance(p["defects"][key], path, f"defects.{key}")
     targets = p["targets"]
     for spec in ctx.items:
         block = targets.get(spec.name)
@@ -337,7 +358,7 @@ def _validate_params(ctx: Context) -> None:
             provenance = {**shared, **(seg_block.get("provenance") or {})}
             covered: set[str] = set()
             for key, entry in provenance.items():
-                _check_provenance_entry(entry, path, f"{where}.provenance.{key}", figure_ids)
+                check_provenance_entry(entry, path, f"{where}.provenance.{key}", figure_ids)
                 covered.update(str(k).strip().lower() for k in str(key).split("+"))
             uncovered = [lv for lv in spec.levels if str(lv).lower() not in covered]
             if uncovered:
@@ -408,6 +429,8 @@ def allocate_item(item: str, levels: Sequence[Any], sizes: Mapping[str, int],
     """Integer counts per segment x category (NA included) reproducing every figure within
     `tolerance` pp on the base of those who answered, closest in L1 to `targets`.
 
+    The strata are the keys of `sizes` (the size segments here; any partition of the
+    respondents elsewhere, e.g. samples); a figure's segment is one of them or "all".
     Raises InputError naming the item and the segment whose figures cannot all hold.
     """
     x = _solve_counts(levels, sizes, targets, figures, na_min, tolerance)
@@ -422,7 +445,7 @@ def allocate_item(item: str, levels: Sequence[Any], sizes: Mapping[str, int],
 
 
 def _figure_counts(x: Mapping[str, Mapping[Any, int]], fig: FigureTarget) -> tuple[int, int]:
-    segs = SEGMENTS if fig.segment == "all" else (fig.segment,)
+    segs = tuple(x) if fig.segment == "all" else (fig.segment,)
     k = sum(c for s in segs for lv, c in x[s].items() if lv is not NA and lv in fig.categories)
     n = sum(c for s in segs for lv, c in x[s].items() if lv is not NA)
     return k, n
@@ -498,9 +521,9 @@ def _solve_counts(levels: Sequence[Any], sizes: Mapping[str, int],
 def _infeasible(item: str, levels: Sequence[Any], sizes: Mapping[str, int],
                 targets: Mapping[str, Mapping[Any, float]], figures: Sequence[FigureTarget],
                 na_min: Mapping[str, int], tolerance: float, source: str) -> InputError:
-    """Name the first segment whose own figures conflict; else the all-SME coupling."""
+    """Name the first stratum whose own figures conflict; else the all-strata coupling."""
     culprit = "all"
-    for seg in SEGMENTS:
+    for seg in sizes:
         own = [f for f in figures if f.segment == seg]
         if own and _solve_counts(levels, sizes, targets, own, na_min, tolerance) is None:
             culprit = seg
@@ -533,7 +556,7 @@ def allocate_all(ctx: Context) -> Allocation:
 # --------------------------------------------------------------------------------------------
 
 
-def _rng(seed: int, stream: str) -> np.random.Generator:
+def named_rng(seed: int, stream: str) -> np.random.Generator:
     """An independent, named random stream: changing one component never shifts another's draws."""
     return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(stream.encode())]))
 
@@ -544,7 +567,7 @@ def draw_employees(ctx: Context, segment: str, n: int, rng: np.random.Generator)
         weights = np.asarray(spec["weights"], dtype=float)
         return rng.choice(np.asarray(spec["values"]), size=n, p=weights / weights.sum())
     if segment == "small":
-        n50 = int(_value(spec["exactly_50"], ctx.params_path, "employees.small.exactly_50"))
+        n50 = int(provenance_value(spec["exactly_50"], ctx.params_path, "employees.small.exactly_50"))
         lo, hi = int(spec["min"]), int(spec["max"])
         rest = np.floor(np.exp(rng.uniform(math.log(lo), math.log(hi + 1), size=n - n50))).astype(int)
         out = np.concatenate([np.full(n50, 50), np.clip(rest, lo, hi)])
@@ -582,7 +605,7 @@ def employee_text(count: int, segment: str, ctx: Context, rng: np.random.Generat
     return str(count)
 
 
-def _slug(text: str) -> str:
+def slug(text: str) -> str:
     text = text.lower().replace("&", " og ")
     for a, b in (("æ", "ae"), ("ø", "oe"), ("å", "aa"), ("é", "e")):
         text = text.replace(a, b)
@@ -624,41 +647,46 @@ def make_identity(segment: str, ctx: Context, rng: np.random.Generator,
             break
     else:  # pragma: no cover - the pools give tens of thousands of names
         raise RuntimeError("could not draw a unique firm name")
-    mailbox = pick(ids["mailbox"]).format(first=_slug(pick(ids["first_names"])))
+    mailbox = pick(ids["mailbox"]).format(first=slug(pick(ids["first_names"])))
     comment = ""
     if rng.random() < float(ids["comment_share"]):
         comment = pick(ids["comments"])
-    return {"firm": name, "email": f"{mailbox}@{_slug(base)}.dk", "cvr": _cvr(rng, used_cvr),
+    return {"firm": name, "email": f"{mailbox}@{slug(base)}.dk", "cvr": _cvr(rng, used_cvr),
             "comment": comment}
 
 
-def _parse_time(text: str) -> datetime:
+def parse_time(text: str) -> datetime:
     return datetime.strptime(str(text), TIME_FORMAT) if " " in str(text) else datetime.strptime(str(text), "%Y-%m-%d")
 
 
-def draw_times(kind: str, ctx: Context, rng: np.random.Generator) -> tuple[datetime, datetime]:
+def draw_times(kind: str, ctx: Any, rng: np.random.Generator) -> tuple[datetime, datetime]:
     """Start in one of the two mailing waves (decaying after each mailing), in working hours."""
     t = ctx.params["timing"]
     waves = t["waves"]
     shares = np.asarray([w["share"] for w in waves], dtype=float)
     wave = waves[int(rng.choice(len(waves), p=shares / shares.sum()))]
-    first, last = _parse_time(wave["first_day"]), _parse_time(wave["last_day"])
+    first, last = parse_time(wave["first_day"]), parse_time(wave["last_day"])
     day = min(int(rng.exponential(float(wave["decay_days"]))), (last - first).days)
     hours = np.asarray(t["hours"])
     hw = np.asarray(t["hour_weights"], dtype=float)
     hour = int(rng.choice(hours, p=hw / hw.sum()))
     start = first + timedelta(days=day, hours=hour, minutes=int(rng.integers(60)),
                               seconds=int(rng.integers(60)))
-    finish = start + _duration(kind, ctx, rng)
-    end = _parse_time(t["window_end"])
+    finish = start + draw_duration(kind, ctx, rng)
+    end = parse_time(t["window_end"])
     if finish > end:  # the survey closed: a late response is shifted back, not cut
         start, finish = start - (finish - end), end
     return start, finish
 
 
-def _duration(kind: str, ctx: Context, rng: np.random.Generator) -> timedelta:
+def draw_duration(kind: str, ctx: Any, rng: np.random.Generator) -> timedelta:
+    """Log-normal minutes around `timing.minutes_median[kind]`; with `timing.minutes_min_share`,
+    never below that share of the median (so no complete response looks like a speeder)."""
     t = ctx.params["timing"]
-    minutes = float(t["minutes_median"][kind]) * math.exp(float(t["minutes_sigma"]) * rng.standard_normal())
+    median = float(t["minutes_median"][kind])
+    minutes = median * math.exp(float(t["minutes_sigma"]) * rng.standard_normal())
+    if "minutes_min_share" in t:
+        minutes = max(minutes, float(t["minutes_min_share"]) * median)
     return timedelta(seconds=max(45, int(round(minutes * 60))))
 
 
@@ -672,7 +700,7 @@ def item_loadings(ctx: Context) -> dict[str, dict[str, float]]:
     raw = ctx.params["copula"]["loadings"]
     out: dict[str, dict[str, float]] = {}
     for template, loads in raw.items():
-        for name, (platform, _label) in expand_platforms(template, ctx.harmonised.platforms).items():
+        for name, (platform, _label) in expand_platforms(template, ctx.platforms).items():
             resolved = {(f"platform:{platform}" if f == "platform" else f): float(v)
                         for f, v in loads.items()}
             if sum(v * v for v in resolved.values()) > 1:
@@ -694,21 +722,29 @@ def latent_scores(ctx: Context, segments: np.ndarray, employees: np.ndarray,
         mask = segments == seg
         sd = log_emp[mask].std()
         z_emp[mask] = (log_emp[mask] - log_emp[mask].mean()) / (sd if sd > 0 else 1.0)
-    r = float(_value(ctx.params["copula"]["capacity_from_employees"], ctx.params_path,
-                     "copula.capacity_from_employees"))
+    r = float(provenance_value(ctx.params["copula"]["capacity_from_employees"], ctx.params_path,
+                               "copula.capacity_from_employees"))
     factors: dict[str, np.ndarray] = {
         "engagement": rng.standard_normal(n),
         "capacity": r * z_emp + math.sqrt(1 - r * r) * rng.standard_normal(n),
     }
-    for platform in ctx.harmonised.platforms:
+    for platform in ctx.platforms:
         factors[f"platform:{platform}"] = rng.standard_normal(n)
+    return item_scores(item_loadings(ctx), factors, rng, ctx.params_path)
+
+
+def item_scores(loadings: Mapping[str, Mapping[str, float]], factors: Mapping[str, np.ndarray],
+                rng: np.random.Generator, source: str) -> dict[str, np.ndarray]:
+    """Per item: sum(loading * factor) + sqrt(1 - sum(loading^2)) * its own standard normal noise,
+    so every score is standard normal and items sharing a factor correlate."""
+    n = len(next(iter(factors.values())))
     scores: dict[str, np.ndarray] = {}
-    for name, loads in item_loadings(ctx).items():
+    for name, loads in loadings.items():
         own = math.sqrt(max(0.0, 1 - sum(v * v for v in loads.values())))
         score = own * rng.standard_normal(n)
         for factor, loading in loads.items():
             if factor not in factors:
-                raise InputError(ctx.params_path, f"copula.loadings: unknown factor {factor!r}")
+                raise InputError(source, f"copula.loadings: unknown factor {factor!r}")
             score = score + loading * factors[factor]
         scores[name] = score
     return scores
@@ -725,36 +761,52 @@ def assign_answers(ctx: Context, allocation: Allocation, segments: np.ndarray, e
     values: dict[str, np.ndarray] = {}
     nonresponse: dict[str, np.ndarray] = {}
     for spec in ctx.items:
-        order = list(orders.get(spec.name, spec.levels))
-        col = np.full(len(segments), None, dtype=object)
-        skipped = np.zeros(len(segments), dtype=bool)
-        for seg in SEGMENTS:
-            idx = np.flatnonzero(segments == seg)
-            counts = allocation[spec.name][seg]
-            forced = forced_na[spec.name][idx]
-            free = idx[~forced]
-            extra = counts[NA] - int(forced.sum())
-            if extra < 0:
-                raise RuntimeError(f"{spec.name}/{seg}: fewer NA than break-offs force")
-            extra_na = np.sort(rng.choice(free, size=extra, replace=False)) if extra else np.array([], int)
-            skipped[extra_na] = True
-            answering = np.setdiff1d(free, extra_na)
-            # Highest categories first, to the highest scores among firms large enough for them.
-            ranked = list(answering[np.argsort(-scores[spec.name][answering], kind="stable")])
-            for cat in reversed(order):
-                need = counts[cat]
-                floor = int(min_emp.get(spec.name, {}).get(cat, 0))
-                chosen = [i for i in ranked if employees[i] >= floor][:need]
-                if len(chosen) < need:
-                    raise RuntimeError(f"{spec.name}/{seg}: too few firms with >= {floor} "
-                                       f"employees for {need} x {cat!r}")
-                col[chosen] = cat
-                chosen_set = set(chosen)
-                ranked = [i for i in ranked if i not in chosen_set]
-            assert not ranked, "every answering firm gets a category"
-        values[spec.name] = col
-        nonresponse[spec.name] = skipped
+        floors = {cat: int(v) for cat, v in min_emp.get(spec.name, {}).items()}
+        values[spec.name], nonresponse[spec.name] = assign_item(
+            spec.name, list(orders.get(spec.name, spec.levels)), allocation[spec.name], segments,
+            forced_na[spec.name], scores[spec.name], rng, employees=employees, floors=floors)
     return values, nonresponse
+
+
+def assign_item(name: str, order: Sequence[Any], counts: Mapping[str, Mapping[Any, int]],
+                strata: np.ndarray, forced_na: np.ndarray, score: np.ndarray,
+                rng: np.random.Generator, *, employees: np.ndarray | None = None,
+                floors: Mapping[Any, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One item's answers from its allocated counts per stratum (NA included).
+
+    Within each stratum (in `counts` order), the NA cells beyond the forced ones (break-offs,
+    routing) go to randomly drawn firms (item non-response, marked in the second array); the
+    other firms get the categories in rank order of `score`, the highest categories of `order`
+    to the highest scores, among firms with at least `floors[category]` employees.
+    """
+    floors = floors or {}
+    col = np.full(len(strata), None, dtype=object)
+    skipped = np.zeros(len(strata), dtype=bool)
+    for stratum, stratum_counts in counts.items():
+        idx = np.flatnonzero(strata == stratum)
+        forced = forced_na[idx]
+        free = idx[~forced]
+        extra = stratum_counts[NA] - int(forced.sum())
+        if extra < 0:
+            raise RuntimeError(f"{name}/{stratum}: fewer NA than break-offs force")
+        extra_na = np.sort(rng.choice(free, size=extra, replace=False)) if extra else np.array([], int)
+        skipped[extra_na] = True
+        answering = np.setdiff1d(free, extra_na)
+        # Highest categories first, to the highest scores among firms large enough for them.
+        ranked = list(answering[np.argsort(-score[answering], kind="stable")])
+        for cat in reversed(order):
+            need = stratum_counts[cat]
+            floor = int(floors.get(cat, 0))
+            chosen = ([i for i in ranked if employees[i] >= floor] if floor and employees is not None
+                      else ranked)[:need]
+            if len(chosen) < need:
+                raise RuntimeError(f"{name}/{stratum}: too few firms with >= {floor} "
+                                   f"employees for {need} x {cat!r}")
+            col[chosen] = cat
+            chosen_set = set(chosen)
+            ranked = [i for i in ranked if i not in chosen_set]
+        assert not ranked, "every answering firm gets a category"
+    return col, skipped
 
 
 # --------------------------------------------------------------------------------------------
@@ -800,11 +852,11 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     used_cvr: set[str] = set()
 
     # --- retained firms ---------------------------------------------------------------------
-    rng_emp = _rng(seed, "employees")
+    rng_emp = named_rng(seed, "employees")
     segments = np.concatenate([np.full(ctx.sizes[s], s, dtype=object) for s in SEGMENTS])
     employees = np.concatenate([draw_employees(ctx, s, ctx.sizes[s], rng_emp) for s in SEGMENTS])
     n = len(segments)
-    rng_partial = _rng(seed, "retained_partials")
+    rng_partial = named_rng(seed, "retained_partials")
     stop_at = np.full(n, len(ctx.items))  # position of the first unanswered item
     for seg in SEGMENTS:
         stops = defects["retained_partials"].get(seg, [])
@@ -812,14 +864,14 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
         for firm, stop in zip(who, stops):
             stop_at[firm] = ctx.item[stop].position
     forced_na = {spec.name: stop_at <= spec.position for spec in ctx.items}
-    scores = latent_scores(ctx, segments, employees, _rng(seed, "copula"))
+    scores = latent_scores(ctx, segments, employees, named_rng(seed, "copula"))
     values, skipped = assign_answers(ctx, alloc, segments, employees, forced_na, scores,
-                                     _rng(seed, "nonresponse"))
+                                     named_rng(seed, "nonresponse"))
 
-    rng_text = _rng(seed, "employee_text")
-    rng_id = _rng(seed, "identities")
-    rng_time = _rng(seed, "times")
-    rng_dk = _rng(seed, "dont_know")
+    rng_text = named_rng(seed, "employee_text")
+    rng_id = named_rng(seed, "identities")
+    rng_time = named_rng(seed, "times")
+    rng_dk = named_rng(seed, "dont_know")
     dk_share = defects["dont_know"]
     rows: list[dict[str, Any]] = []
     for i in range(n):
@@ -838,10 +890,10 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
         rows.append(row)
 
     # --- defects: duplicate, test response, partials that broke off after page 1 ----------------
-    rng_def = _rng(seed, "defects")
-    window_end = _parse_time(p["timing"]["window_end"])
+    rng_def = named_rng(seed, "defects")
+    window_end = parse_time(p["timing"]["window_end"])
     dup = defects["duplicate_submissions"]
-    latest = _parse_time(dup["latest_original_finish"])
+    latest = parse_time(dup["latest_original_finish"])
     for _ in range(int(dup["value"])):
         pool = [r for r in rows if r["role"] == ROLE_RETAINED and r["status"] == "complete"
                 and r["finished"] <= latest and not r.get("duplicated")]
@@ -852,24 +904,24 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
         lo_days, hi_days = dup["days_later"]
         start = original["finished"] + timedelta(days=int(rng_def.integers(lo_days, hi_days + 1)),
                                                  minutes=int(rng_def.integers(0, 600)))
-        finish = start + _duration("complete", ctx, rng_def)
+        finish = start + draw_duration("complete", ctx, rng_def)
         if finish > window_end:
             start = original["finished"] + timedelta(hours=2)
-            finish = start + _duration("complete", ctx, rng_def)
+            finish = start + draw_duration("complete", ctx, rng_def)
         copy["started"], copy["finished"] = start, finish
         answered = [s for s in ctx.items if copy[s.name] is not NA]
         lo_c, hi_c = dup["changed_items"]
         for k in rng_def.choice(len(answered), size=int(rng_def.integers(lo_c, hi_c + 1)), replace=False):
             spec = answered[int(k)]
-            copy[spec.name] = _changed_answer(spec, copy[spec.name], rng_def)
+            copy[spec.name] = changed_answer(spec, copy[spec.name], rng_def)
         rows.append(copy)
 
     test = defects["test_responses"]
     for _ in range(int(test["value"])):
-        start = _parse_time(test["started"]) + timedelta(minutes=int(rng_def.integers(0, 40)))
+        start = parse_time(test["started"]) + timedelta(minutes=int(rng_def.integers(0, 40)))
         row = {"role": ROLE_TEST, "status": "complete", "segment": "micro", "employees": None,
                "employees_text": str(test["employees"]), "started": start,
-               "finished": start + _duration("breakoff", ctx, rng_def),
+               "finished": start + draw_duration("breakoff", ctx, rng_def),
                "firm": test["firm"], "email": test["email"], "cvr": "", "comment": test["comment"]}
         for spec in ctx.items:
             row[spec.name] = _draw_answer(spec, "micro", ctx, rng_def)
@@ -892,13 +944,13 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     # --- response ids in start order, then a shuffled file order ----------------------------
     t = p["timing"]
     by_start = sorted(range(len(rows)), key=lambda i: (rows[i]["started"], i))
-    rng_ids = _rng(seed, "response_ids")
+    rng_ids = named_rng(seed, "response_ids")
     next_id = int(t["first_response_id"])
     gap_lo, gap_hi = t["response_id_gap"]
     for i in by_start:
         rows[i]["response_id"] = str(next_id)
         next_id += int(rng_ids.integers(gap_lo, gap_hi + 1))
-    order = _rng(seed, "row_order").permutation(len(rows))
+    order = named_rng(seed, "row_order").permutation(len(rows))
     rows = [rows[i] for i in order]
     for row in rows:
         row.pop("duplicated", None)
@@ -935,7 +987,7 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     return result
 
 
-def _changed_answer(spec: ItemSpec, value: Any, rng: np.random.Generator) -> Any:
+def changed_answer(spec: ItemSpec, value: Any, rng: np.random.Generator) -> Any:
     """A second submission differs a little: an adjacent level where the scale is ordered."""
     levels = list(spec.levels)
     i = levels.index(value)
@@ -1014,7 +1066,7 @@ def verify_figures(result: SynthResult, include_unfollowed: bool = False) -> pd.
 
 def _platform_shares(result: SynthResult, measure: str, segment: str) -> dict[str, float]:
     shares = {}
-    for platform in result.context.harmonised.platforms:
+    for platform in result.context.platforms:
         indicator = result.context.indicators[f"{measure}_{platform}"]
         item, cats = resolve_indicator(indicator, result.context.harmonised)
         k, n = _share(result.retained, item, cats, segment)
@@ -1150,7 +1202,7 @@ def _structure_problems(result: SynthResult) -> list[str]:
             problems.append(f"row {row.response_id}: excluded partial answers {share:.0%}")
         if row.role == ROLE_RETAINED and row.status == "partial" and share < threshold:
             problems.append(f"row {row.response_id}: retained partial answers only {share:.0%}")
-        if not (datetime(2023, 12, 4) <= row.started < row.finished <= _parse_time(ctx.params["timing"]["window_end"])):
+        if not (datetime(2023, 12, 4) <= row.started < row.finished <= parse_time(ctx.params["timing"]["window_end"])):
             problems.append(f"row {row.response_id}: timestamps outside the fieldwork window")
     cvr = frame.loc[frame["cvr"] != "", "cvr"]
     dup_cvr = cvr[cvr.duplicated(keep=False)]
@@ -1337,13 +1389,24 @@ def write_outputs(result: SynthResult, out: str | Path, readme: str | Path | Non
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="smesocial-generate",
-        description="Generate the SYNTHETIC dk_2024 raw export from the published figures.")
+        description="Generate a SYNTHETIC raw export from published figures and stated "
+                    "assumptions. The parameters file's `generator` names the wave's module "
+                    "(absent: this one, the dk_2024 CSV).")
     parser.add_argument("--params", default=DEFAULT_PARAMS, help="parameters YAML (default: %(default)s)")
-    parser.add_argument("--out", default=DEFAULT_OUT, help="CSV to write (default: %(default)s)")
+    parser.add_argument("--out", default=None,
+                        help=f"export to write (default: the generator's; dk_2024: {DEFAULT_OUT})")
     parser.add_argument("--seed", type=int, default=None, help="overrides the parameters' seed")
     parser.add_argument("--readme", default=None, help="README path (default: README.md beside --out)")
-    parser.add_argument("--no-readme", action="store_true", help="write the CSV only")
+    parser.add_argument("--no-readme", action="store_true", help="write the export only")
     args = parser.parse_args(argv)
+    try:
+        generator = _generator_module(args.params)
+    except InputError as exc:
+        print(f"smesocial-generate: {exc}", file=sys.stderr)
+        return 1
+    if generator is not None:
+        return int(generator.run(args))
+    args.out = args.out or DEFAULT_OUT
     try:
         result = generate(args.params, args.seed)
     except (InputError, VerificationError) as exc:
@@ -1358,6 +1421,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(line)
     print(f"wrote {args.out}" + (f" and {readme}" if readme else ""))
     return 0
+
+
+def _generator_module(params_path: str) -> Any:
+    """The module named by the parameters' `generator` key (a `run(args)` entry point), or None
+    for this module. Only smesocial's own generators are accepted."""
+    params = load_yaml(params_path)
+    name = params.get("generator") if isinstance(params, Mapping) else None
+    if name is None or name == "smesocial.synth":
+        return None
+    if not re.fullmatch(r"smesocial\.synth_[a-z0-9_]+", str(name)):
+        raise InputError(params_path, "`generator` must name a smesocial generator module",
+                         found=name, expected="e.g. smesocial.synth_no")
+    return importlib.import_module(str(name))
 
 
 if __name__ == "__main__":
