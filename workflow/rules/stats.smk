@@ -1,0 +1,32 @@
+# Stats: the study's hypotheses (config/hypotheses.yaml) as a tested battery over every wave:
+# tidy estimates and tests (Holm within families, Benjamini-Hochberg across the battery) and a
+# readable summary that opens with each wave's disclosure.
+
+
+def stats_weights(wildcards):
+    """Every wave's weights, where the workflow has a weights rule (the battery runs unweighted
+    without them)."""
+    if rules.has("weights"):
+        return expand("results/{wave}/weights.parquet", wave=WAVES)
+    return []
+
+
+rule stats:
+    input:
+        clean=expand("results/{wave}/clean.parquet", wave=WAVES),
+        weights=stats_weights,
+        hypotheses="config/hypotheses.yaml",
+        harmonised=config["harmonised"],
+        indicators=config["indicators"],
+    output:
+        estimates=report("results/stats/estimates.csv", category="Hypothesis tests"),
+        estimates_parquet="results/stats/estimates.parquet",
+        tests=report("results/stats/tests.csv", category="Hypothesis tests"),
+        tests_parquet="results/stats/tests.parquet",
+        summary=report("results/stats/summary.md", category="Hypothesis tests"),
+    log:
+        "results/logs/stats.log",
+    benchmark:
+        "results/benchmarks/stats.tsv"
+    script:
+        "../scripts/stats.py"
