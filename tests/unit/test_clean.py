@@ -7,8 +7,8 @@ import copy
 import pandas as pd
 import pytest
 
-from smesocial.clean import (EmployeeCount, apply_exclusions, parse_employee_column,
-                             parse_employee_count)
+from smesocial.clean import (BookkeepingError, EmployeeCount, apply_exclusions, check_flow,
+                             parse_employee_column, parse_employee_count)
 from smesocial.errors import InputError
 from smesocial.io import write_parquet
 
@@ -88,17 +88,24 @@ def test_parse_column_keeps_na_and_types():
 ITEMS = 27
 
 
-def row(raw_row, response_id, *, key=None, status="complete", started="2023-12-10 10:00",
-        employees="12", test=False, answered=ITEMS, post="weekly"):
+def row(raw_row, response_id, *, key=None, status="complete", started=None, minutes=None,
+        employees="12", test=False, answered=ITEMS, post="weekly", barrier=True):
+    """One ingested row. Each raw row starts on its own day unless told otherwise, so the
+    identical-answers duplicate rule only fires where a test means it to; `minutes` sets the
+    finish time (default none: no timing, the speeder rule cannot judge the row)."""
+    start = pd.Timestamp(started if started is not None else f"2023-12-{raw_row:02d} 10:00")
+    finish = start + pd.Timedelta(minutes=minutes) if minutes is not None else pd.NaT
     return dict(raw_row=raw_row, response_id=response_id, status=status,
-                started=pd.Timestamp(started), finished=pd.NaT,
+                started=start, finished=finish,
                 respondent_key_hash=key or f"h{response_id}", employees_raw=employees,
                 is_test_marked=test, items_answered=answered, items_total=ITEMS, post_facebook=post,
-                barrier_time=True)
+                barrier_time=barrier)
 
 
 def ingested_frame(rows):
     frame = pd.DataFrame(rows)
+    frame["started"] = frame["started"].astype("datetime64[us]")
+    frame["finished"] = frame["finished"].astype("datetime64[us]")
     frame["employees_raw"] = frame["employees_raw"].astype("str")
     frame["respondent_key_hash"] = frame["respondent_key_hash"].astype("str")
     frame["post_facebook"] = pd.Categorical(frame["post_facebook"], ordered=True,
@@ -177,10 +184,12 @@ def test_flow_adds_up(synthetic, config):
     clean, exclusions, flow = apply_exclusions(synthetic, config, "dk_2024")
     assert flow.columns.tolist() == ["step", "n_in", "n_excluded", "n_out"]
     assert flow["step"].tolist() == ["raw", "test_response", "duplicate_submission",
-                                     "partial_below_threshold", "out_of_scope", "analysed"]
-    assert flow["n_excluded"].tolist() == [0, 2, 2, 1, 3, 0]
-    assert flow["n_in"].tolist() == [14, 14, 12, 10, 9, 6]
-    assert flow["n_out"].tolist() == [14, 12, 10, 9, 6, 6]
+                                     "partial_below_threshold", "speeder", "out_of_scope",
+                                     "analysed"]
+    # No timings in this fixture: the speeder step is shown with 0.
+    assert flow["n_excluded"].tolist() == [0, 2, 2, 1, 0, 3, 0]
+    assert flow["n_in"].tolist() == [14, 14, 12, 10, 9, 9, 6]
+    assert flow["n_out"].tolist() == [14, 12, 10, 9, 9, 6, 6]
     assert flow["n_excluded"].sum() == len(exclusions) == 14 - len(clean)
     # Nothing vanishes: every raw row is either analysed or in exclusions.csv, never both.
     assert sorted([*clean["raw_row"], *exclusions["raw_row"]]) == list(range(2, 16))
@@ -222,3 +231,297 @@ def test_clean_parquet_is_byte_identical_when_rewritten(synthetic, config, tmp_p
     write_parquet(first, tmp_path / "a.parquet")
     write_parquet(second, tmp_path / "b.parquet")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+
+
+# --- duplicates by identical answers within a time window ---------------------------------------
+
+
+def _with(config, **rules):
+    cfg = copy.deepcopy(config)
+    cfg["exclusions"].update(rules)
+    return cfg
+
+
+def _rules(exclusions):
+    return exclusions.set_index("raw_row")["rule"].to_dict()
+
+
+def test_identical_answers_within_window_are_duplicates_whatever_the_key(config):
+    frame = ingested_frame([
+        row(2, "D1", key="cvrA", started="2023-12-05 10:00", employees="12", post="daily"),
+        # 20 min later, same answers, count typed differently only in case and spacing, new key
+        row(3, "D2", key="cvrB", started="2023-12-05 10:20", employees=" 12 ", post="daily"),
+        row(4, "D3", key=None, started="2023-12-05 10:30", employees="12", post="daily"),
+        row(5, "E1", started="2023-12-05 10:10", employees="12", post="weekly"),  # other answers
+    ])
+    frame.loc[frame.response_id == "D3", "respondent_key_hash"] = pd.NA  # no key at all
+    _clean, exclusions, _flow = apply_exclusions(frame, _with(config, duplicate_window_minutes=30),
+                                                 "dk_2024")
+    assert _rules(exclusions) == {3: "duplicate_submission", 4: "duplicate_submission"}
+    reason = exclusions.set_index("raw_row")["reason"]
+    assert reason[3] == ("duplicate submission with answers and employee count identical to "
+                         "response D1, started 20 min 00 s after it (within the 30-minute window; "
+                         "the respondent key differs); kept the first complete submission, "
+                         "response D1")
+    assert "started 30 min 00 s after it" in reason[4] and "a respondent key is missing" in reason[4]
+
+
+def test_identical_answers_do_not_chain_beyond_the_window(config):
+    # Identical answers every 20 minutes: each within the window of the previous one, but only
+    # the second is within the window of the first; the third starts a new firm.
+    frame = ingested_frame([
+        row(2, "R1", started="2023-12-05 10:00"),
+        row(3, "R2", started="2023-12-05 10:20"),
+        row(4, "R3", started="2023-12-05 10:40"),
+        row(5, "R4", started="2023-12-05 10:55"),
+    ])
+    clean, exclusions, _flow = apply_exclusions(frame, config, "dk_2024")
+    assert clean["response_id"].tolist() == ["R1", "R3"]
+    reason = exclusions.set_index("raw_row")["reason"]
+    assert reason[3].endswith("kept the first complete submission, response R1")
+    assert reason[5].endswith("kept the first complete submission, response R3")
+
+
+def test_identical_answers_outside_the_window_or_different_are_kept(config):
+    frame = ingested_frame([
+        row(2, "F1", started="2023-12-05 10:00", post="daily"),
+        row(3, "F2", started="2023-12-05 10:31", post="daily"),  # 31 min: outside 30
+        row(4, "G1", started="2023-12-06 10:00", post="daily", barrier=False),
+        row(5, "G2", started="2023-12-06 10:05", post="daily", barrier=True),  # one answer differs
+        row(6, "H1", started="2023-12-07 10:00", employees="12"),
+        row(7, "H2", started="2023-12-07 10:05", employees="13"),  # employee count differs
+    ])
+    _clean, exclusions, _flow = apply_exclusions(frame, _with(config, duplicate_window_minutes=30),
+                                                 "dk_2024")
+    assert exclusions.empty
+    # A wider window takes F2 as F1's resubmission.
+    _clean, exclusions, _flow = apply_exclusions(frame, _with(config, duplicate_window_minutes=31),
+                                                 "dk_2024")
+    assert _rules(exclusions) == {3: "duplicate_submission"}
+    # null turns the answer comparison off; the same-key rule still works.
+    _clean, exclusions, _flow = apply_exclusions(frame, _with(config, duplicate_window_minutes=None),
+                                                 "dk_2024")
+    assert exclusions.empty
+
+
+def test_answer_duplicates_keep_the_first_complete_submission(config):
+    frame = ingested_frame([
+        # the firm's first try is marked partial but answered everything the same
+        row(2, "K1", key="k1", status="partial", started="2023-12-05 10:00", answered=20),
+        row(3, "K2", key="k2", started="2023-12-05 10:10"),
+        row(4, "K3", key="k3", started="2023-12-05 10:15"),
+    ])
+    clean, exclusions, _flow = apply_exclusions(frame, config, "dk_2024")
+    assert clean["response_id"].tolist() == ["K2"]
+    reason = exclusions.set_index("raw_row")["reason"]
+    assert set(reason.index) == {2, 4}
+    assert all(r.endswith("kept the first complete submission, response K2") for r in reason)
+    assert "started 10 min 00 s before it" in reason[2]
+    cfg = _with(config, duplicate_keep="last_complete")
+    clean, exclusions, _flow = apply_exclusions(frame, cfg, "dk_2024")
+    assert clean["response_id"].tolist() == ["K3"]
+    assert "kept the last complete submission, response K3" in exclusions["reason"].iloc[0]
+
+
+def test_empty_or_undated_submissions_are_not_matched_on_answers(config):
+    frame = ingested_frame([
+        row(2, "Q1", status="partial", started="2023-12-05 10:00", employees=None, answered=0,
+            post=None, barrier=None),
+        row(3, "Q2", status="partial", started="2023-12-05 10:01", employees=None, answered=0,
+            post=None, barrier=None),
+        row(4, "U1", employees="12"),
+        row(5, "U2", employees="12"),
+    ])
+    frame.loc[frame.raw_row >= 4, "started"] = pd.NaT
+    _clean, exclusions, _flow = apply_exclusions(frame, config, "dk_2024")
+    # Q1/Q2 answered nothing (they go as partials, not duplicates); U1/U2 have no start time.
+    assert _rules(exclusions) == {2: "partial_below_threshold", 3: "partial_below_threshold"}
+
+
+# --- speeders ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def timed():
+    """Complete responses of 1, 2, 3, 8, 10, 10, 10, 12 and 14 minutes (median 10; the fast ones
+    count too), the partials and the test that do not, and the untimed one."""
+    return ingested_frame([
+        row(2, "C1", minutes=8, post="daily"),
+        row(3, "C2", minutes=10, post="monthly"),
+        row(4, "C3", minutes=10, post="never"),
+        row(5, "C4", minutes=12, post="almost_never"),
+        row(6, "C5", minutes=14),
+        row(14, "C6", minutes=10),
+        row(7, "S1", minutes=2),  # 2 < 0.3 x 10: speeder
+        row(8, "S2", minutes=3),  # exactly the cut-off: not below it
+        row(9, "S3", minutes=1, status="partial", answered=5),  # a break-off: partial first
+        row(10, "S4", minutes=1, test=True),  # a test: test first
+        row(11, "S5", minutes=1, employees="mange"),  # a speeder's count is never parsed
+        row(12, "S6", minutes=None),  # no finish time: cannot be judged
+        row(13, "L1", minutes=300, status="partial", answered=20),  # partials set no median
+    ])
+
+
+def test_speeder_fires_below_the_share_of_the_median(timed, config):
+    _clean, exclusions, flow = apply_exclusions(timed, _with(config, speeder_min_share_of_median=0.3),
+                                                "dk_2024")
+    assert _rules(exclusions) == {7: "speeder", 9: "partial_below_threshold",
+                                  10: "test_response", 11: "speeder"}
+    assert exclusions.set_index("raw_row").loc[7, "reason"] == (
+        "speeder: took 2 min 00 s, less than 30% of the median duration of complete responses "
+        "(10 min 00 s; cut-off 3 min 00 s)")
+    assert flow.set_index("step").loc["speeder", "n_excluded"] == 2
+
+
+def test_speeder_threshold_is_configurable(timed, config):
+    _clean, exclusions, _flow = apply_exclusions(timed, _with(config, speeder_min_share_of_median=0.85),
+                                                 "dk_2024")
+    # cut-off 8.5 min: C1 (8 min) too; the 300-minute partial does not move the median
+    assert {r for r, rule in _rules(exclusions).items() if rule == "speeder"} == {2, 7, 8, 11}
+
+
+def test_speeder_rule_off_or_without_timings_is_skipped_with_a_log_line(timed, config, caplog):
+    caplog.set_level("INFO", logger="smesocial.clean")
+    off = _with(config, speeder_min_share_of_median=None)
+    with pytest.raises(InputError):  # off: S5's count reaches out_of_scope and cannot be read
+        apply_exclusions(timed, off, "dk_2024")
+    assert "rule off for wave dk_2024" in caplog.text
+    caplog.clear()
+    untimed = timed[timed.raw_row != 11].assign(finished=pd.NaT).astype({"finished": "datetime64[us]"})
+    _clean, exclusions, flow = apply_exclusions(untimed, _with(config, speeder_min_share_of_median=0.3),
+                                                "dk_2024")
+    assert "speeder" not in set(exclusions["rule"])
+    assert flow.set_index("step").loc["speeder"].tolist() == [10, 0, 10]
+    assert "wave dk_2024 has no start and finish times; rule skipped" in caplog.text
+
+
+def test_finish_before_start_stops_the_run(timed, config):
+    bad = timed.copy()
+    bad.loc[bad.raw_row == 3, "finished"] = bad.loc[bad.raw_row == 3, "started"] - pd.Timedelta(minutes=5)
+    with pytest.raises(InputError) as err:
+        apply_exclusions(bad, _with(config, speeder_min_share_of_median=0.3), "dk_2024",
+                         source="data/raw/x.csv")
+    assert err.value.file == "data/raw/x.csv" and err.value.rows == [3]
+    assert "finished before they started" in err.value.problem
+
+
+# --- population -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sized():
+    return ingested_frame([
+        row(2, "P0", employees="0"),
+        row(3, "P3", employees="3"),
+        row(4, "P120", employees="120"),
+        row(5, "P300", employees="300"),
+        row(6, "Popen", employees="200+"),
+        row(7, "Prange", employees="3-8"),
+    ])
+
+
+def _population(config, population):
+    cfg = copy.deepcopy(config)
+    if population is None:
+        cfg["waves"]["dk_2024"].pop("population", None)
+    else:
+        cfg["waves"]["dk_2024"]["population"] = population
+    return cfg
+
+
+def test_population_bounds_exclude_firms_outside_it(sized, config):
+    cfg = _population(config, {"min_employees": 5, "max_employees": 249})
+    clean, exclusions, _flow = apply_exclusions(sized, cfg, "dk_2024")
+    assert clean["response_id"].tolist() == ["P120"]
+    reason = exclusions.set_index("raw_row")["reason"]
+    assert (exclusions["rule"] == "out_of_scope").all()
+    assert reason[5] == ("reports '300', i.e. 300 employees; the population of wave 'dk_2024' is "
+                         "firms with 5-249 employees (waves.dk_2024.population)")
+    assert "i.e. 200 or more employees" in reason[6]  # an open end may exceed the maximum
+    assert "i.e. 3-8 employees" in reason[7]  # a range reaching below the minimum
+    assert "i.e. 0 employees" in reason[2]
+
+
+def test_population_defaults_to_the_scheme_range(sized, config):
+    clean, exclusions, _flow = apply_exclusions(sized, _population(config, None), "dk_2024")
+    assert set(clean["response_id"]) == {"P3", "P120", "P300", "Popen", "Prange"}
+    assert exclusions.set_index("raw_row").loc[2, "reason"] == (
+        "reports '0', i.e. 0 employees; the population of wave 'dk_2024' is firms with 1 or more "
+        "employees (the range of segmentation scheme 'report_dk_2024')")
+    # Under a scheme that starts at 0, a firm with no employees is in scope.
+    cfg = _population(config, None)
+    cfg["waves"]["dk_2024"]["segmentation"] = "eu_sme"
+    clean, exclusions, _flow = apply_exclusions(sized, cfg, "dk_2024")
+    assert "P0" in set(clean["response_id"])
+    # ... and "200+" now straddles medium (50-249) and large (250+)
+    assert exclusions["response_id"].tolist() == ["Popen"]
+    assert exclusions["reason"].iloc[0].startswith("employee range straddles segment boundary")
+
+
+def test_population_wider_than_the_scheme_leaves_the_rest_to_the_segments(sized, config):
+    cfg = _population(config, {"min_employees": 0, "max_employees": None})
+    _clean, exclusions, _flow = apply_exclusions(sized, cfg, "dk_2024")
+    assert exclusions.set_index("raw_row").loc[2, "reason"] == (
+        "0 employees is outside every segment of scheme 'report_dk_2024' (1+) "
+        "(segmentation scheme 'report_dk_2024')")
+
+
+def test_population_that_ends_before_it_starts_is_bad_config(sized, config):
+    with pytest.raises(InputError) as err:
+        apply_exclusions(sized, _population(config, {"min_employees": 50, "max_employees": 10}),
+                         "dk_2024")
+    assert "waves.dk_2024.population ends before it starts" in err.value.problem
+
+
+# --- order and bookkeeping ------------------------------------------------------------------------
+
+
+def test_every_rule_fires_in_order_and_the_flow_adds_up(config):
+    frame = ingested_frame([
+        row(2, "A", minutes=10), row(3, "B", minutes=10, post="daily"),
+        row(4, "C", minutes=12, post="never"),
+        row(5, "T", minutes=1, test=True, status="partial", answered=1),  # all rules: test wins
+        row(6, "D", key="hA", minutes=1, status="partial", answered=1),  # duplicate wins
+        row(7, "P", minutes=1, status="partial", answered=1, employees="0"),  # partial wins
+        row(8, "S", minutes=1, employees="0"),  # speeder wins over out_of_scope
+        row(9, "O", minutes=10, employees="0", post="monthly"),
+    ])
+    frame.loc[frame.response_id == "A", "respondent_key_hash"] = "hA"
+    cfg = _with(config, speeder_min_share_of_median=0.3)
+    clean, exclusions, flow = apply_exclusions(frame, cfg, "dk_2024")
+    assert _rules(exclusions) == {5: "test_response", 6: "duplicate_submission",
+                                  7: "partial_below_threshold", 8: "speeder", 9: "out_of_scope"}
+    assert flow["n_excluded"].tolist() == [0, 1, 1, 1, 1, 1, 0]
+    assert flow["n_out"].tolist() == [8, 7, 6, 5, 4, 3, 3]
+    assert (flow["n_in"] - flow["n_excluded"] == flow["n_out"]).all()
+    assert (flow["n_out"].iloc[:-1].to_numpy() == flow["n_in"].iloc[1:].to_numpy()).all()
+    per_rule = exclusions["rule"].value_counts()
+    assert all(per_rule[s.step] == s.n_excluded for s in flow.itertuples() if s.n_excluded)
+    assert sorted([*clean["raw_row"], *exclusions["raw_row"]]) == list(range(2, 10))
+
+
+def _bookkeeping(synthetic, config):
+    clean, exclusions, flow = apply_exclusions(synthetic, config, "dk_2024")
+    raw_rows = synthetic["raw_row"].sort_values()
+    return flow, raw_rows, exclusions, clean
+
+
+def test_check_flow_accepts_the_real_bookkeeping(synthetic, config):
+    check_flow(*_bookkeeping(synthetic, config))
+
+
+@pytest.mark.parametrize("tamper, says", [
+    (lambda f, r, e, c: (f, r, e.iloc[1:], c), "flow says"),  # an exclusion line lost
+    (lambda f, r, e, c: (f, r, pd.concat([e, e.iloc[[0]]]), c), "excluded more than once"),
+    (lambda f, r, e, c: (f, r, e.assign(rule=e["rule"].where(e.index != 0, "out_of_scope")), c),
+     "rule test_response: flow says 2 excluded, exclusions list 1"),
+    (lambda f, r, e, c: (f, pd.concat([r, pd.Series([99])]), e, c), "neither analysed nor excluded"),
+    (lambda f, r, e, c: (f, r, e, c.iloc[1:]), "neither analysed nor excluded"),
+    (lambda f, r, e, c: (f.assign(n_out=f["n_out"].where(f.index != 2, 0)), r, e, c),
+     "does not start where the previous one ended"),
+    (lambda f, r, e, c: (f.iloc[[0, 1, 2, 3, 5, 6]], r, e, c), "flow steps are"),
+])
+def test_check_flow_catches_rows_dropped_or_counted_twice(synthetic, config, tamper, says):
+    with pytest.raises(BookkeepingError) as err:
+        check_flow(*tamper(*_bookkeeping(synthetic, config)))
+    assert says in str(err.value)

@@ -2,17 +2,35 @@
 
 Rules run in a fixed order and a row is excluded by the first rule that catches it, so each
 excluded raw row has exactly one line in exclusions.csv and the flow adds up:
-  test_response -> duplicate_submission -> partial_below_threshold -> out_of_scope.
+
+  test_response -> duplicate_submission -> partial_below_threshold -> speeder -> out_of_scope
+
+Why this order:
+  1. test_response: not a firm at all, so it must not count as anyone's first submission nor
+     set the median duration speeders are measured against.
+  2. duplicate_submission: same respondent key, or identical answers and employee count started
+     within `duplicate_window_minutes`. Before the partial rule, so a firm that broke off and
+     then answered in full keeps its complete submission and the break-off is the duplicate.
+  3. partial_below_threshold: a break-off is short by nature; saying "partial" is the truer
+     reason than "speeder" for it.
+  4. speeder: duration below `speeder_min_share_of_median` x the median duration of the complete
+     responses still in play (rows without both timestamps are never speeders; a wave without
+     timings skips the rule with a log line, the flow still shows the step with 0).
+  5. out_of_scope: no usable count, outside the wave's population (`waves.<wave>.population`,
+     default the segmentation scheme's range), or a range no single segment holds. Last, so
+     employee counts are parsed only for rows that reach it.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from smesocial.errors import InputError
@@ -25,10 +43,22 @@ MAX_EMPLOYEES = 1_000_000  # beyond any Danish/Norwegian firm: a typo, not a hea
 EXPECTED_COUNT = ("a whole number of employees such as '12' or '1.200', an approximate one "
                   "('ca. 40'), a range ('1-10') or an open-ended one ('200+', 'over 200')")
 
-RULES = ("test_response", "duplicate_submission", "partial_below_threshold", "out_of_scope")
+RULES = ("test_response", "duplicate_submission", "partial_below_threshold", "speeder",
+         "out_of_scope")
 
 # Columns of the ingested table that must not reach clean.parquet (bookkeeping for the rules).
 _INGEST_ONLY = ("respondent_key_hash", "is_test_marked", "started", "finished")
+# Every ingested column that is not an answer: the rest are the harmonised variables, which is
+# what "identical answers" compares when the caller does not name them.
+INGEST_BOOKKEEPING = ("raw_row", "response_id", "status", "started", "finished",
+                      "respondent_key_hash", "employees_raw", "is_test_marked", "items_answered",
+                      "items_total")
+
+log = logging.getLogger(__name__)
+
+
+class BookkeepingError(RuntimeError):
+    """The respondent flow does not account for every raw row: a bug, never bad input."""
 
 
 @dataclass(frozen=True)
@@ -148,38 +178,161 @@ class Context:
     config: Mapping[str, Any]
     wave: str
     scheme: Scheme
+    answer_columns: tuple[str, ...]
+    source: str = "ingested table"
+
+    @property
+    def rules(self) -> Mapping[str, Any]:
+        return self.config["exclusions"]
+
+
+@dataclass(frozen=True)
+class Population:
+    """The firms a wave samples, by head count (max None = no upper bound)."""
+
+    min_employees: int
+    max_employees: int | None
+    origin: str  # where the bounds come from, for the reason text
+
+    def label(self) -> str:
+        if self.max_employees is None:
+            return f"{self.min_employees} or more employees"
+        return f"{self.min_employees}-{self.max_employees} employees"
+
+
+def wave_population(config: Mapping[str, Any], wave: str, scheme: Scheme,
+                    source: str = "config/config.yaml") -> Population:
+    """`waves.<wave>.population` if configured, else the range the wave's scheme covers."""
+    spec = config["waves"][wave].get("population")
+    if spec is None:
+        return Population(scheme.segments[0].min, scheme.segments[-1].max,
+                          f"the range of segmentation scheme {scheme.name!r}")
+    low, high = int(spec["min_employees"]), spec.get("max_employees")
+    high = None if high is None else int(high)
+    if high is not None and high < low:
+        raise InputError(source, f"waves.{wave}.population ends before it starts",
+                         found=f"min_employees {low}, max_employees {high}",
+                         expected="min_employees <= max_employees (or max_employees null)")
+    return Population(low, high, f"waves.{wave}.population")
 
 
 def _rule_test_response(frame: pd.DataFrame, ctx: Context) -> pd.Series:
-    markers = ", ".join(repr(m) for m in ctx.config["exclusions"]["test_response_markers"])
+    markers = ", ".join(repr(m) for m in ctx.rules["test_response_markers"])
     reason = (f"test response: an identifier or comment field contains a test marker ({markers}) "
               "or the firm name is 'TEST'")
     return pd.Series(reason, index=frame.index, dtype="str").where(frame["is_test_marked"].astype(bool))
 
 
+class _Components:
+    """Union-find over row labels: submissions linked by any duplicate evidence are one firm."""
+
+    def __init__(self, labels: Sequence[Any]) -> None:
+        self.parent = {label: label for label in labels}
+
+    def find(self, label: Any) -> Any:
+        while self.parent[label] != label:
+            self.parent[label] = self.parent[self.parent[label]]
+            label = self.parent[label]
+        return label
+
+    def union(self, a: Any, b: Any) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[rb] = ra
+
+    def groups(self) -> list[list[Any]]:
+        out: dict[Any, list[Any]] = {}
+        for label in self.parent:
+            out.setdefault(self.find(label), []).append(label)
+        return list(out.values())
+
+
+def answer_signatures(frame: pd.DataFrame, answer_columns: Sequence[str]) -> pd.Series:
+    """A hashable fingerprint of each row's harmonised answers and typed employee count (white
+    space and case ignored); NA where the row answered nothing, which identifies no one."""
+    answers = frame[list(answer_columns)].astype(object)
+    answers = answers.where(answers.notna(), None)
+    employees = frame["employees_raw"].map(lambda t: " ".join(str(t).split()).casefold(),
+                                           na_action="ignore")
+    employees = employees.astype(object).where(employees.notna(), None)
+    signatures = [(*values, count) for values, count in
+                  zip(answers.itertuples(index=False, name=None), employees)]
+    empty = answers.isna().all(axis=1) & employees.isna()
+    return pd.Series(signatures, index=frame.index, dtype=object).mask(empty)
+
+
+def _minutes(delta: pd.Timedelta) -> str:
+    seconds = int(round(abs(delta.total_seconds())))
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
 def _rule_duplicate(frame: pd.DataFrame, ctx: Context) -> pd.Series:
-    keep = ctx.config["exclusions"]["duplicate_keep"]
+    keep = ctx.rules["duplicate_keep"]
+    window_minutes = ctx.rules.get("duplicate_window_minutes")
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
-    keyed = frame[frame["respondent_key_hash"].notna()]
     # Submission order: start time, then file order (NaT last, so undated rows count as later).
-    ordered = keyed.sort_values(["started", RAW_ROW], na_position="last", kind="stable")
-    for _key, group in ordered.groupby("respondent_key_hash", sort=False):
-        if len(group) < 2:
+    ordered = frame.sort_values(["started", RAW_ROW], na_position="last", kind="stable")
+    components = _Components(list(ordered.index))
+    keys = ordered["respondent_key_hash"]
+    for _key, group in ordered[keys.notna()].groupby("respondent_key_hash", sort=False):
+        for idx in group.index[1:]:
+            components.union(group.index[0], idx)
+    signatures = answer_signatures(ordered, ctx.answer_columns)
+    # Matchable on answers: answered something and has a start time to compare.
+    dated = signatures.notna() & ordered["started"].notna()
+    window = None if window_minutes is None else pd.Timedelta(minutes=float(window_minutes))
+    if window is not None:
+        # Identical answers started close together: a resubmission, whatever the key says (the
+        # key field may be empty or mistyped the second time). A submission joins the first
+        # identical one if it started within the window of it; no chaining, so identical
+        # answers every 25 minutes (plausible for different small firms) never make one firm.
+        # Undated rows cannot be placed in time and are never matched.
+        same: dict[tuple[Any, ...], list[Any]] = {}
+        for idx in ordered.index[dated.to_numpy()]:  # in submission order
+            same.setdefault(signatures[idx], []).append(idx)
+        starts = ordered["started"]
+        for members in same.values():
+            anchor = members[0]
+            for idx in members[1:]:
+                if starts[idx] - starts[anchor] <= window:
+                    components.union(anchor, idx)
+                else:
+                    anchor = idx
+    which = "first" if keep == "first_complete" else "last"
+    for members in components.groups():
+        if len(members) < 2:
             continue
+        group = ordered.loc[members]  # `members` are in submission order
         complete = group[group["status"] == "complete"]
         pool = complete if len(complete) else group
         kept = pool.index[0] if keep == "first_complete" else pool.index[-1]
-        which = "first" if keep == "first_complete" else "last"
         basis = "complete submission" if len(complete) else "submission (none is complete)"
         kept_id = frame.at[kept, "response_id"]
+        kept_note = f"kept the {which} {basis}, response {kept_id}"
         for idx in group.index.drop(kept):
-            reasons[idx] = (f"duplicate submission from the same firm (same respondent key); "
-                            f"kept the {which} {basis}, response {kept_id}")
+            same_key = pd.notna(keys[idx]) and keys[idx] == keys[kept]
+            same_answers = (window is not None and bool(dated[idx]) and bool(dated[kept])
+                            and signatures[idx] == signatures[kept])
+            if same_key:
+                evidence = "from the same firm (same respondent key)"
+            elif same_answers:
+                delta = ordered.at[idx, "started"] - ordered.at[kept, "started"]
+                side = "after" if delta >= pd.Timedelta(0) else "before"
+                key_note = ("the respondent key differs" if pd.notna(keys[idx]) and pd.notna(keys[kept])
+                            else "a respondent key is missing")
+                evidence = (f"with answers and employee count identical to response {kept_id}, "
+                            f"started {_minutes(delta)} {side} it (within the "
+                            f"{window_minutes:g}-minute window; {key_note})")
+            else:  # linked to the kept one only through a third submission
+                evidence = (f"of the same firm as response {kept_id} through another of its "
+                            "submissions (same respondent key, or identical answers started "
+                            f"within {window_minutes} minutes)")
+            reasons[idx] = f"duplicate submission {evidence}; {kept_note}"
     return reasons
 
 
 def _rule_partial(frame: pd.DataFrame, ctx: Context) -> pd.Series:
-    threshold = float(ctx.config["exclusions"]["partial_min_answered_share"])
+    threshold = float(ctx.rules["partial_min_answered_share"])
     share = frame["items_answered"] / frame["items_total"]
     # Only rows the tool marked partial: a complete response that skipped optional items stays.
     hit = (frame["status"] == "partial") & (share < threshold)
@@ -191,37 +344,106 @@ def _rule_partial(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     return reasons
 
 
-def _rule_out_of_scope(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+def _rule_speeder(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
-    zero = frame["employees"].eq(0).fillna(False).astype(bool)
-    reasons[zero] = "reports 0 employees; the survey covers firms with at least one employee"
+    share = ctx.rules.get("speeder_min_share_of_median")
+    if share is None:
+        log.info("speeder: rule off for wave %s (exclusions.speeder_min_share_of_median is null)",
+                 ctx.wave)
+        return reasons
+    timed = (frame["started"].notna() & frame["finished"].notna()).to_numpy()
+    if not timed.any():
+        log.info("speeder: wave %s has no start and finish times; rule skipped", ctx.wave)
+        return reasons
+    duration = frame["finished"] - frame["started"]
+    backwards = timed & (duration < pd.Timedelta(0)).fillna(False).to_numpy()
+    if backwards.any():
+        raise InputError(ctx.source, "responses that finished before they started",
+                         rows=frame.loc[backwards, RAW_ROW].astype(int).tolist(),
+                         expected="the finish time at or after the start time")
+    # The yardstick: complete responses still in play (tests and resubmissions are gone).
+    base = duration[timed & (frame["status"] == "complete").to_numpy()]
+    if base.empty:
+        log.info("speeder: wave %s has no timed complete response to take a median from; "
+                 "rule skipped", ctx.wave)
+        return reasons
+    median = base.median()
+    cutoff = median * float(share)
+    hit = timed & (duration < cutoff).fillna(False).to_numpy()
+    for idx in frame.index[hit]:
+        reasons[idx] = (f"speeder: took {_minutes(duration[idx])}, less than {float(share):.0%} "
+                        f"of the median duration of complete responses ({_minutes(median)}; "
+                        f"cut-off {_minutes(cutoff)})")
+    log.info("speeder: wave %s median %s over %d timed complete responses, cut-off %s, %d below",
+             ctx.wave, _minutes(median), len(base), _minutes(cutoff), int(hit.sum()))
+    return reasons
+
+
+def _rule_out_of_scope(frame: pd.DataFrame, ctx: Context) -> pd.Series:
+    population = wave_population(ctx.config, ctx.wave, ctx.scheme)
+    reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
+    low = frame["employees_low"].astype("Float64")
+    high = frame["employees_high"].astype("Float64")
+    counted = low.notna().to_numpy()
+    # The whole stated range must lie in the population: "5-20" with a minimum of 10 may be
+    # a firm outside it, and picking a side would invent information.
+    below = counted & (low < population.min_employees).fillna(False).to_numpy()
+    above = np.zeros(len(frame), dtype=bool)
+    if population.max_employees is not None:
+        above = counted & (high.isna() | (high > population.max_employees)).fillna(True).to_numpy()
+    outside = below | above
+    for idx in frame.index[outside]:
+        reasons[idx] = (f"reports {frame.at[idx, 'employees_raw'].strip()!r}, i.e. "
+                        f"{_count_label(frame.loc[idx])} employees; the population of wave "
+                        f"{ctx.wave!r} is firms with {population.label()} ({population.origin})")
     no_segment = unassigned_reasons(frame[["employees_low", "employees_high"]], ctx.scheme)
-    fill = ~zero & no_segment.notna()
+    fill = ~outside & no_segment.notna().to_numpy()
     reasons[fill] = (no_segment[fill] + f" (segmentation scheme {ctx.scheme.name!r})")
     return reasons
+
+
+def _count_label(row: pd.Series) -> str:
+    low, high = int(row["employees_low"]), row["employees_high"]
+    if pd.isna(high):
+        return f"{low} or more"
+    return str(low) if int(high) == low else f"{low}-{int(high)}"
 
 
 _RULES: dict[str, Callable[[pd.DataFrame, Context], pd.Series]] = {
     "test_response": _rule_test_response,
     "duplicate_submission": _rule_duplicate,
     "partial_below_threshold": _rule_partial,
+    "speeder": _rule_speeder,
     "out_of_scope": _rule_out_of_scope,
 }
+assert tuple(_RULES) == RULES
 
 
 def apply_exclusions(ingested: pd.DataFrame, config: Mapping[str, Any], wave: str, *,
                      source: str = "ingested table",
-                     employees_column: str = "employees_raw") -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                     employees_column: str = "employees_raw",
+                     answer_columns: Sequence[str] | None = None,
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Apply the exclusion rules in order; return (clean, exclusions, flow).
 
-    Employee counts are parsed only for rows that reach out_of_scope, so an unreadable count on
-    a test or partial response does not stop the run; an unreadable count on any other row does
-    (InputError naming `source`, `employees_column` and every such raw_row).
+    `answer_columns` are what "identical answers" compares (the harmonised variables); by
+    default every ingested column that is not bookkeeping. Employee counts are parsed only for
+    rows that reach out_of_scope, so an unreadable count on a test, partial or speeding response
+    does not stop the run; an unreadable count on any other row does (InputError naming
+    `source`, `employees_column` and every such raw_row).
     """
     wave_cfg = config["waves"][wave]
     schemes = load_schemes(config)
-    ctx = Context(config, wave, schemes[wave_cfg["segmentation"]])
+    if answer_columns is None:
+        answer_columns = [c for c in ingested.columns if c not in INGEST_BOOKKEEPING]
+    missing = [c for c in answer_columns if c not in ingested.columns]
+    if missing:
+        raise InputError(source, "the ingested table lacks harmonised variables", found=missing,
+                         expected="every variable of the harmonised spec (re-run ingest)")
+    ctx = Context(config, wave, schemes[wave_cfg["segmentation"]], tuple(answer_columns), source)
+    wave_population(config, wave, ctx.scheme)  # a bad population stops the run before any rule
     remaining = ingested.sort_values(RAW_ROW, kind="stable").reset_index(drop=True)
+    raw_rows = remaining[RAW_ROW].astype("int64")
     n_raw = len(remaining)
     flow = [dict(step="raw", n_in=n_raw, n_excluded=0, n_out=n_raw)]
     excluded: list[pd.DataFrame] = []
@@ -246,22 +468,80 @@ def apply_exclusions(ingested: pd.DataFrame, config: Mapping[str, Any], wave: st
     exclusions = exclusions.astype({"wave": "str", "response_id": "str", "rule": "str",
                                     "reason": "str", RAW_ROW: "int64"})
     flow_table = pd.DataFrame(flow, columns=["step", "n_in", "n_excluded", "n_out"])
-    check_flow(flow_table, n_raw, exclusions, remaining)
+    check_flow(flow_table, raw_rows, exclusions, remaining)
     clean = build_clean(remaining, wave_cfg, wave, ctx.scheme)
     return clean, exclusions, flow_table
 
 
-def check_flow(flow: pd.DataFrame, n_raw: int, exclusions: pd.DataFrame,
+def check_flow(flow: pd.DataFrame, raw_rows: pd.Series, exclusions: pd.DataFrame,
                analysed: pd.DataFrame) -> None:
-    """The bookkeeping invariants; a failure here is a bug, not bad input."""
-    assert (flow["n_in"] - flow["n_excluded"] == flow["n_out"]).all(), "a flow step does not add up"
-    assert (flow["n_out"].iloc[:-1].to_numpy() == flow["n_in"].iloc[1:].to_numpy()).all(), \
-        "a flow step does not start where the previous one ended"
-    assert flow["n_in"].iloc[0] == n_raw and flow["n_out"].iloc[-1] == len(analysed)
-    assert int(flow["n_excluded"].sum()) == len(exclusions) == n_raw - len(analysed), \
-        "excluded rows and exclusions.csv disagree"
-    assert exclusions[RAW_ROW].is_unique, "a raw row was excluded twice"
-    assert not set(exclusions[RAW_ROW]) & set(analysed[RAW_ROW]), "a row is both excluded and kept"
+    """Nothing dropped silently: raw rows = analysed + excluded, row by row and step by step.
+
+    Raises BookkeepingError (a bug, not bad input) when
+      - a step's n_in - n_excluded != n_out, or a step does not start where the last one ended;
+      - the steps are not raw, each rule in order, analysed;
+      - a rule's n_excluded differs from its number of lines in exclusions.csv;
+      - a raw row is excluded twice, both excluded and analysed, or neither.
+    """
+    problems: list[str] = []
+    steps = flow["step"].tolist()
+    if steps != ["raw", *RULES, "analysed"]:
+        problems.append(f"flow steps are {steps}, expected raw, {', '.join(RULES)}, analysed")
+    if not (flow["n_in"] - flow["n_excluded"] == flow["n_out"]).all():
+        problems.append("a flow step's n_in - n_excluded is not its n_out")
+    if not (flow["n_out"].iloc[:-1].to_numpy() == flow["n_in"].iloc[1:].to_numpy()).all():
+        problems.append("a flow step does not start where the previous one ended")
+    if flow["n_in"].iloc[0] != len(raw_rows) or flow["n_out"].iloc[-1] != len(analysed):
+        problems.append(f"the flow runs from {flow['n_in'].iloc[0]} to {flow['n_out'].iloc[-1]}, "
+                        f"but there are {len(raw_rows)} raw rows and {len(analysed)} analysed")
+    per_rule = exclusions["rule"].value_counts().to_dict()
+    for step in flow.itertuples():
+        if step.step in RULES and per_rule.get(step.step, 0) != step.n_excluded:
+            problems.append(f"rule {step.step}: flow says {step.n_excluded} excluded, "
+                            f"exclusions list {per_rule.get(step.step, 0)}")
+    unknown = set(per_rule) - set(RULES)
+    if unknown:
+        problems.append(f"exclusions name unknown rules {sorted(unknown)}")
+    excluded_rows = exclusions[RAW_ROW]
+    twice = sorted(set(excluded_rows[excluded_rows.duplicated()]))
+    if twice:
+        problems.append(f"raw rows excluded more than once: {twice[:10]}")
+    both = sorted(set(excluded_rows) & set(analysed[RAW_ROW]))
+    if both:
+        problems.append(f"raw rows both excluded and analysed: {both[:10]}")
+    accounted = set(excluded_rows) | set(analysed[RAW_ROW])
+    lost = sorted(set(raw_rows) - accounted)
+    invented = sorted(accounted - set(raw_rows))
+    if lost:
+        problems.append(f"raw rows neither analysed nor excluded: {lost[:10]}")
+    if invented:
+        problems.append(f"rows that are not raw rows: {invented[:10]}")
+    if int(flow["n_excluded"].sum()) != len(exclusions) or len(raw_rows) != len(analysed) + len(exclusions):
+        problems.append(f"{len(raw_rows)} raw rows != {len(analysed)} analysed + "
+                        f"{len(exclusions)} excluded")
+    if problems:
+        raise BookkeepingError("the respondent flow does not account for every raw row: "
+                               + "; ".join(problems))
+
+
+def sample_column(frame: pd.DataFrame, wave_cfg: Mapping[str, Any], wave: str) -> pd.Series:
+    """Each respondent's sample: the harmonised `sample` variable where the wave's codebook maps
+    a sample column (waves with several samples), else the wave's configured `sample` for all.
+
+    The result keeps the harmonised variable's categorical type when the frame has one, so the
+    clean table's `sample` has one type across waves.
+    """
+    mapped = frame["sample"] if "sample" in frame else None
+    if mapped is not None and mapped.notna().any():
+        return mapped
+    fixed = str(wave_cfg["sample"])
+    if mapped is not None and isinstance(mapped.dtype, pd.CategoricalDtype):
+        if fixed not in mapped.cat.categories:
+            raise InputError("config/config.yaml", f"waves.{wave}.sample is not a level of the "
+                             "harmonised `sample` scale", found=fixed,
+                             expected="one of " + ", ".join(map(repr, mapped.cat.categories)))
+        return pd.Series(pd.Categorical([fixed] * len(frame), dtype=mapped.dtype), index=frame.index)
+    return pd.Series(fixed, index=frame.index, dtype="str")
 
 
 def build_clean(frame: pd.DataFrame, wave_cfg: Mapping[str, Any], wave: str,
@@ -272,7 +552,7 @@ def build_clean(frame: pd.DataFrame, wave_cfg: Mapping[str, Any], wave: str,
         "wave": pd.Series(wave, index=frame.index, dtype="str"),
         "country": pd.Series(wave_cfg["country"], index=frame.index, dtype="str"),
         "year": pd.Series(int(wave_cfg["year"]), index=frame.index, dtype="int64"),
-        "sample": pd.Series(wave_cfg["sample"], index=frame.index, dtype="str"),
+        "sample": sample_column(frame, wave_cfg, wave),
         RAW_ROW: frame[RAW_ROW].astype("int64"),
         "response_id": frame["response_id"].astype("str"),
         "status": frame["status"].astype("str"),
