@@ -148,6 +148,19 @@ def test_partials(rows, ctx):
     assert (rows[item_columns(ctx)] == "Ved ikke").to_numpy().sum() > 0
 
 
+def test_speeders_are_fast_and_no_retained_response_is(rows):
+    started = pd.to_datetime(rows["Startet"])
+    minutes = (pd.to_datetime(rows["Afsluttet"]) - started).dt.total_seconds() / 60
+    # Complete submissions of firms; the test response is excluded before the speeder rule.
+    complete = (rows["Status"] == "Gennemført") & (rows["Virksomhedens navn"] != "TEST")
+    median = minutes[complete].median()
+    fast = complete & (minutes < 0.3 * median)  # the clean stage's default speeder cut-off
+    assert int(fast.sum()) == 2
+    assert minutes[fast].between(1.0, 2.0).all()
+    slowest_kept_floor = minutes[complete & ~fast].min()
+    assert slowest_kept_floor >= 0.35 * median
+
+
 def test_rows_shuffled_and_ids_unique(result, rows):
     assert rows["Respons-ID"].is_unique
     segments = result.frame["segment"].tolist()
@@ -156,7 +169,7 @@ def test_rows_shuffled_and_ids_unique(result, rows):
 
 
 def test_excluded_rows_do_not_count(result):
-    assert len(result.frame) == 332 + 1 + 1 + 3
+    assert len(result.frame) == 332 + 1 + 1 + 2 + 3  # retained, duplicate, test, speeders, partials
     assert set(result.retained["role"]) == {synth.ROLE_RETAINED}
 
 

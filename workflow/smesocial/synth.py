@@ -68,6 +68,7 @@ ROLE_RETAINED = "retained"
 ROLE_DUPLICATE = "duplicate"
 ROLE_TEST = "test"
 ROLE_EXCLUDED_PARTIAL = "excluded_partial"
+ROLE_SPEEDER = "speeder"
 
 DEFAULT_PARAMS = "config/synthetic/dk_2024.yaml"
 DEFAULT_OUT = "data/raw/dk_2024/dk_2024_survey_export.csv"
@@ -334,6 +335,8 @@ def _validate_params(ctx: Context) -> None:
         if key not in p["defects"]:
             raise InputError(path, f"defects.{key} missing")
         require_provenance(p["defects"][key], path, f"defects.{key}")
+    if "speeders" in p["defects"]:
+        require_provenance(p["defects"]["speeders"], path, "defects.speeders")
     targets = p["targets"]
     for spec in ctx.items:
         block = targets.get(spec.name)
@@ -941,6 +944,26 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
             row[f"dk:{spec.name}"] = False
         rows.append(row)
 
+    # Speeders: complete submissions clicked through in a minute or two; the clean stage's
+    # speeder rule excludes them. Their own random stream leaves every other row unchanged.
+    speeders = defects.get("speeders")
+    if speeders:
+        rng_fast = named_rng(seed, "speeders")
+        lo_min, hi_min = (float(m) for m in speeders["minutes"])
+        for _ in range(int(speeders["value"])):
+            seg = SEGMENTS[int(rng_fast.choice(len(SEGMENTS), p=sizes / sizes.sum()))]
+            count = (int(draw_employees(ctx, seg, 1, rng_fast)[0]) if seg != "small"
+                     else int(rng_fast.integers(11, 50)))
+            start, _ = draw_times("complete", ctx, rng_fast)
+            finish = start + timedelta(seconds=int(round(60 * rng_fast.uniform(lo_min, hi_min))))
+            row = {"role": ROLE_SPEEDER, "status": "complete", "segment": seg, "employees": count,
+                   "employees_text": employee_text(count, seg, ctx, rng_fast), "started": start,
+                   "finished": finish, **make_identity(seg, ctx, rng_fast, used_names, used_cvr)}
+            for spec in ctx.items:
+                row[spec.name] = _draw_answer(spec, seg, ctx, rng_fast)
+                row[f"dk:{spec.name}"] = False
+            rows.append(row)
+
     # --- response ids in start order, then a shuffled file order ----------------------------
     t = p["timing"]
     by_start = sorted(range(len(rows)), key=lambda i: (rows[i]["started"], i))
@@ -969,6 +992,7 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
         "duplicate": int((frame["role"] == ROLE_DUPLICATE).sum()),
         "test": int((frame["role"] == ROLE_TEST).sum()),
         "excluded_partial": int((frame["role"] == ROLE_EXCLUDED_PARTIAL).sum()),
+        "speeder": int((frame["role"] == ROLE_SPEEDER).sum()),
         "retained_partial": int(retained_partial.sum()),
         "employees_50": int(((frame["role"] == ROLE_RETAINED) & (frame["employees"] == 50)).sum()),
     }
@@ -1254,6 +1278,7 @@ def summary_lines(result: SynthResult) -> list[str]:
         f"retained {d['retained']} (micro {seg.get('micro', 0)}, small {seg.get('small', 0)}, "
         f"medium {seg.get('medium', 0)}); {d['employees_50']} small firms with exactly 50 employees",
         f"defects: {d['duplicate']} duplicate submission, {d['test']} test response, "
+        f"{d['speeder']} speeders, "
         f"{d['excluded_partial']} partials below the threshold; {d['retained_partial']} retained "
         f"partials; {d['empty_cells']} empty and {d['dont_know_cells']} 'Ved ikke' item cells among retained",
         f"published figures reproduced: {int(figures['ok'].sum())}/{len(figures)} followed "
@@ -1300,6 +1325,9 @@ def readme_text(result: SynthResult, command: str, csv_name: str) -> str:
         "CVR-nummer and e-mail, later timestamps, Status Gennemført, 1-2 answers differ); the "
         "first complete submission is the one to keep;",
         f"  - {d['test']} test response (firm `TEST`, e-mail `test@...`, comment `testbesvarelse`);",
+        f"  - {d['speeder']} speeders: complete submissions of other firms answered in 1-2 minutes "
+        "(against a median of about 11), which the clean stage's speeder rule excludes; no retained "
+        "response is faster than the parameters' `timing.minutes_min_share` of the median;",
         f"  - {d['excluded_partial']} partial responses (Status `Delvist gennemført`) that broke "
         f"off after the first page and answered at most {d['excluded_partial_max_answered']} of "
         f"{d['items']} items, below the 50% threshold: the clean stage excludes them;",
