@@ -4,10 +4,13 @@ rule clean:
     input:
         ingested="results/{wave}/ingested.parquet",
         codebook=codebook_file,
+        harmonised=config["harmonised"],
     output:
         clean="results/{wave}/clean.parquet",
         exclusions=report("results/{wave}/exclusions.csv", caption="../report/exclusions.rst", category="Respondents"),
         flow=report("results/{wave}/flow.csv", caption="../report/flow.rst", category="Respondents"),
+    params:
+        settings=settings("exclusions", "segmentation", wave=True),
     log:
         "results/logs/{wave}/clean.log",
     benchmark:

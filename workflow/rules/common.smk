@@ -27,3 +27,16 @@ def reproduction_targets():
 
 wildcard_constraints:
     wave="|".join(WAVES),
+
+
+def settings(*sections, wave=False):
+    """The config sections a rule's script reads, as a params value: Snakemake reruns a job
+    whose params changed, so editing config/config.yaml reruns exactly the rules it affects."""
+
+    def collect(wildcards):
+        chosen = {name: config.get(name) for name in sections}
+        if wave:
+            chosen["wave"] = wave_config(wildcards.wave)
+        return chosen
+
+    return collect

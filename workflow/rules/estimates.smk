@@ -7,6 +7,8 @@ rule estimates:
         indicators=config["indicators"],
     output:
         report("results/{wave}/estimates.csv", caption="../report/estimates.rst", category="Estimates"),
+    params:
+        settings=settings("alpha"),
     log:
         "results/logs/{wave}/estimates.log",
     benchmark:

@@ -7,6 +7,8 @@ rule ingest:
         harmonised=config["harmonised"],
     output:
         "results/{wave}/ingested.parquet",
+    params:
+        settings=settings("exclusions", "privacy", wave=True),
     log:
         "results/logs/{wave}/ingest.log",
     benchmark:

@@ -7,6 +7,8 @@ rule reproduce:
     output:
         table=report("results/{wave}/reproduction.csv", caption="../report/reproduction.rst", category="Reproduction of the report"),
         summary="results/{wave}/reproduction.md",
+    params:
+        settings=settings("reproduction", wave=True),
     log:
         "results/logs/{wave}/reproduce.log",
     benchmark:
@@ -22,6 +24,8 @@ rule summary:
         reproductions=expand("results/{wave}/reproduction.csv", wave=waves_with_published()),
     output:
         report("results/summary.md", caption="../report/summary.rst", category="Summary"),
+    params:
+        settings=settings("waves"),
     log:
         "results/logs/summary.log",
     benchmark:

@@ -6,6 +6,8 @@ rule segment:
     output:
         segments="results/{wave}/segments.parquet",
         counts=report("results/{wave}/segment_counts.csv", caption="../report/segment_counts.rst", category="Respondents"),
+    params:
+        settings=settings("segmentation", wave=True),
     log:
         "results/logs/{wave}/segment.log",
     benchmark:

@@ -19,11 +19,11 @@ rule stats:
         harmonised=config["harmonised"],
         indicators=config["indicators"],
     output:
-        estimates=report("results/stats/estimates.csv", category="Hypothesis tests"),
+        estimates=report("results/stats/estimates.csv", caption="../report/stats_estimates.rst", category="Hypothesis tests"),
         estimates_parquet="results/stats/estimates.parquet",
-        tests=report("results/stats/tests.csv", category="Hypothesis tests"),
+        tests=report("results/stats/tests.csv", caption="../report/stats_tests.rst", category="Hypothesis tests"),
         tests_parquet="results/stats/tests.parquet",
-        summary=report("results/stats/summary.md", category="Hypothesis tests"),
+        summary=report("results/stats/summary.md", caption="../report/stats_summary.rst", category="Hypothesis tests"),
     log:
         "results/logs/stats.log",
     benchmark:

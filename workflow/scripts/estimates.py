@@ -10,8 +10,16 @@ from smesocial.tables import write_csv
 
 def step(snakemake) -> None:
     harmonised = load_harmonised(snakemake.input.harmonised)
-    indicators = load_indicators(snakemake.input.indicators, harmonised.platforms)
+    indicators = load_indicators(snakemake.input.indicators, harmonised.platforms,
+                                 harmonised.purposes)
     clean = pd.read_parquet(snakemake.input.clean)
+    # The clean table carries every harmonised variable; one this wave never asked is all NA.
+    # Its indicators are left out (and listed in the log) rather than reported as empty rows.
+    not_asked = {i for i, ind in indicators.items()
+                 if ind.variable in clean.columns and clean[ind.variable].isna().all()}
+    if not_asked:
+        log.info("not asked in this wave, no estimates: %s", ", ".join(sorted(not_asked)))
+    indicators = {i: ind for i, ind in indicators.items() if i not in not_asked}
     estimates = share_estimates(
         clean, indicators, wave=snakemake.wildcards.wave, alpha=snakemake.config["alpha"]
     )
