@@ -1,0 +1,134 @@
+"""End to end: the notebooks the workflow executes with papermill and the figures they draw.
+
+Reads the shared two-run fixture: every expected figure exists as PNG and SVG and is the same in
+both runs, every executed notebook is kept, ran without an error, records its parameters and no
+run times, and the figure manifest names the notebook and the rule of every figure file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+
+from smesocial.figures import SYNTHETIC_MARK
+
+pytestmark = pytest.mark.e2e
+
+# The stable names the manuscript relies on.
+WAVE_FIGURES = {
+    "dk_2024": ["posting_frequency", "importance_use_gap", "professionalism", "broadcast_dialogue",
+                "respondent_flow"],
+    "no_2010": ["presence_by_sample", "purposes", "respondent_flow"],
+}
+FIGURES = [f"{wave}_{name}" for wave, names in WAVE_FIGURES.items() for name in names] + [
+    "dk_no_comparison", "official_trends"]
+NOTEBOOKS = {
+    "wave_profile_dk_2024": ("notebooks/wave_profile.ipynb", {"wave": "dk_2024"}),
+    "wave_profile_no_2010": ("notebooks/wave_profile.ipynb", {"wave": "no_2010"}),
+    "country_comparison": ("notebooks/country_comparison.ipynb",
+                           {"waves": ["dk_2024", "no_2010"]}),
+    "official_trends": ("notebooks/official_trends.ipynb", {"size_class": "10+"}),
+}
+RULES = {"wave_profile_dk_2024": "notebook_wave_profile_dk_2024",
+         "wave_profile_no_2010": "notebook_wave_profile_no_2010",
+         "country_comparison": "notebook_country_comparison",
+         "official_trends": "notebook_official_trends"}
+
+
+@pytest.mark.parametrize("stem", FIGURES)
+def test_every_expected_figure_exists_as_png_and_svg_in_both_runs_alike(two_runs, stem):
+    workdir, run1, run2 = two_runs
+    png, svg = (workdir / f"results/figures/{stem}.{ext}" for ext in ("png", "svg"))
+    assert png.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert png.stat().st_size > 20_000
+    text = svg.read_text(encoding="utf-8")
+    assert text.lstrip().startswith("<?xml") and "</svg>" in text
+    for ext in ("png", "svg"):
+        name = f"figures/{stem}.{ext}"
+        assert run1[name] == run2[name], f"{name} differs between runs"
+
+
+@pytest.mark.parametrize("stem", [f for f in FIGURES if f != "official_trends"])
+def test_figures_of_survey_waves_say_the_data_are_synthetic(two_runs, stem):
+    workdir, _, _ = two_runs
+    assert SYNTHETIC_MARK in (workdir / f"results/figures/{stem}.svg").read_text(encoding="utf-8")
+
+
+def test_official_trends_figure_says_what_the_official_figures_cover(two_runs):
+    workdir, _, _ = two_runs
+    svg = (workdir / "results/figures/official_trends.svg").read_text(encoding="utf-8")
+    assert "enterprises with 10+ employees" in svg and SYNTHETIC_MARK not in svg
+
+
+@pytest.mark.parametrize("name", sorted(NOTEBOOKS))
+def test_executed_notebook_is_kept_without_errors_or_run_times_and_records_parameters(two_runs, name):
+    workdir, run1, run2 = two_runs
+    source, expected = NOTEBOOKS[name]
+    path = workdir / f"results/notebooks/{name}.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert errors == []
+    papermill = nb["metadata"]["papermill"]
+    assert papermill["input_path"] == source
+    assert papermill["output_path"] == f"results/notebooks/{name}.ipynb"
+    parameters = papermill["parameters"]
+    assert {k: parameters[k] for k in expected} == expected
+    assert parameters["rule"] == RULES[name]
+    assert parameters["executed_notebook"] == f"results/notebooks/{name}.ipynb"
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and injected[0]["id"] == "injected-parameters"
+    assert f"rule = \"{RULES[name]}\"" in "".join(injected[0]["source"])
+    # no run times anywhere, and every code cell ran
+    assert not {"start_time", "end_time", "duration"} & set(papermill)
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all("execution" not in c["metadata"] for c in code)
+    assert all(not {"start_time", "end_time", "duration"} & set(c["metadata"].get("papermill", {}))
+               for c in code)
+    assert all(c["execution_count"] is not None for c in code)
+    assert run1[f"notebooks/{name}.ipynb"] == run2[f"notebooks/{name}.ipynb"]
+
+
+def test_a_wave_notebook_says_the_data_are_synthetic_and_notes_skipped_figures(two_runs):
+    workdir, _, _ = two_runs
+    nb = json.loads((workdir / "results/notebooks/wave_profile_no_2010.ipynb").read_text())
+    printed = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", [])
+                      if o["output_type"] == "stream")
+    assert "Synthetic data: no_2010" in printed
+    assert "professionalism: skipped" in printed and "importance_use_gap: skipped" in printed
+
+
+def test_the_figures_manifest_names_notebook_rule_and_checksum_of_every_figure(two_runs):
+    workdir, _, _ = two_runs
+    manifest = pd.read_csv(workdir / "results/figures/figures.csv", keep_default_na=False)
+    files = sorted(p.relative_to(workdir).as_posix()
+                   for p in (workdir / "results/figures").glob("*") if p.suffix in {".png", ".svg"})
+    assert sorted(manifest["path"]) == files
+    assert set(FIGURES) <= set(manifest["figure"])
+    for row in manifest.itertuples():
+        path = workdir / row.path
+        assert row.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), row.path
+        assert row.rule in RULES.values(), row.path
+        assert (workdir / row.notebook).is_file() and row.notebook.startswith("notebooks/")
+        assert (workdir / row.executed_notebook).is_file()
+        assert RULES[row.executed_notebook.removeprefix("results/notebooks/").removesuffix(
+            ".ipynb")] == row.rule
+        assert len(row.caption) > 80 and row.sources
+    wave_rows = manifest[manifest["figure"].str.match(r"(dk_2024|no_2010|dk_no)_")]
+    assert wave_rows["caption"].str.contains("Synthetic data|synthetic", regex=True).all()
+    official = manifest[manifest["figure"] == "official_trends"]
+    assert official["caption"].str.contains("enterprises with 10\\+ employees").all()
+
+
+def test_provenance_lists_figures_and_notebooks_with_their_rule_and_script(two_runs):
+    workdir, _, _ = two_runs
+    manifest = json.loads((workdir / "results/provenance.json").read_text())
+    outputs = {o["path"]: o for o in manifest["outputs"]}
+    figure = outputs["results/figures/dk_2024_posting_frequency.png"]
+    assert figure["rule"] == "notebook_wave_profile_dk_2024"
+    assert figure["script"].endswith("scripts/run_notebook.py")
+    assert "notebooks/wave_profile.ipynb" in {i["path"] for i in figure["inputs"]}
+    assert outputs["results/notebooks/country_comparison.ipynb"]["rule"] == "notebook_country_comparison"
+    assert outputs["results/figures/figures.csv"]["rule"] == "figures_manifest"
