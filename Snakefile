@@ -22,6 +22,12 @@ include: "workflow/rules/clean.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/estimates.smk"
 include: "workflow/rules/reproduce.smk"
+include: "workflow/rules/weights.smk"
+include: "workflow/rules/stats.smk"
+include: "workflow/rules/compare.smk"
+include: "workflow/rules/official.smk"
+include: "workflow/rules/notebooks.smk"
+include: "workflow/rules/manuscript.smk"
 include: "workflow/rules/provenance.smk"
 
 
@@ -30,7 +36,15 @@ rule all:
         expand("results/{wave}/clean.parquet", wave=WAVES),
         expand("results/{wave}/segment_counts.csv", wave=WAVES),
         expand("results/{wave}/estimates.csv", wave=WAVES),
+        expand("results/{wave}/{name}", wave=WAVES, name=["weights.parquet", "weights_summary.csv"]),
         reproduction_targets(),
         "results/summary.md",
+        "results/stats/tests.csv",
+        "results/stats/estimates.csv",
+        "results/stats/summary.md",
+        comparison_targets(),
+        official_targets(),
+        notebook_targets(),
+        manuscript_targets(),
         "results/provenance.json",
     default_target: True

@@ -2,26 +2,38 @@
 # that made each output, package versions, git commit and the configuration.
 rule provenance:
     input:
-        raw=[wave_config(w)["raw_file"] for w in WAVES],
-        config_files=["config/config.yaml", config["harmonised"], config["indicators"]]
+        raw=[wave_config(w)["raw_file"] for w in WAVES]
+        + sorted({f for w in WAVES for f in weighting_population_files(w)})
+        + [config["official"]["file"]],
+        config_files=["config/config.yaml", config["harmonised"], config["indicators"],
+                      "config/hypotheses.yaml", HARMONISATION_FILE]
         + [wave_config(w)["codebook"] for w in WAVES]
         + [wave_config(w)["published"] for w in waves_with_published()],
         outputs=expand(
             "results/{wave}/{name}",
             wave=WAVES,
             name=["ingested.parquet", "clean.parquet", "exclusions.csv", "flow.csv",
-                  "segments.parquet", "segment_counts.csv", "estimates.csv"],
+                  "segments.parquet", "segment_counts.csv", "estimates.csv",
+                  "weights.parquet", "weights_summary.csv"],
         )
         + expand("results/{wave}/{name}", wave=waves_with_published(),
                  name=["reproduction.csv", "reproduction.md"])
-        + ["results/summary.md"],
+        + ["results/summary.md"]
+        + expand("results/stats/{name}", name=["estimates.csv", "estimates.parquet", "tests.csv",
+                                               "tests.parquet", "summary.md"])
+        + comparison_targets()
+        + official_targets()
+        + notebook_targets()
+        + manuscript_targets(),
     output:
         "results/provenance.json",
     params:
         # rule -> the entry script it runs, for every stage whose outputs the manifest lists
         scripts_by_rule=lambda wildcards: {
             name: getattr(rules, name).rule.script
-            for name in ["ingest", "clean", "segment", "estimates", "reproduce", "summary"]
+            for name in ["ingest", "clean", "segment", "weights", "estimates", "reproduce", "summary",
+                         "stats", "compare_countries", "compare_waves", "official_trends",
+                         "official_benchmarks", "manuscript"] + NOTEBOOK_RULES
         },
     log:
         "results/logs/provenance.log",

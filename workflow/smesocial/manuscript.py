@@ -14,12 +14,13 @@ shortcodes and cross-references outside Quarto.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import yaml
@@ -138,6 +139,9 @@ def render_offline(source_file: Path, variables: Mapping[str, Any], out_dir: Pat
     import pypandoc
     import typst
 
+    # Absolute paths: pypandoc resolves a relative source against `cworkdir`, i.e. twice.
+    source_file, out_dir = source_file.resolve(), out_dir.resolve()
+    bibliography = bibliography.resolve() if bibliography else None
     out_dir.mkdir(parents=True, exist_ok=True)
     work = source_file.parent
     markdown = work / (source_file.stem + ".resolved.md")
@@ -188,15 +192,103 @@ def choose_renderer() -> Renderer:
     )
 
 
-def render_quarto(project_dir: Path, source_file: Path, out_dir: Path) -> tuple[Path, Path]:
-    """`quarto render` to HTML and Typst PDF, outputs moved to out_dir."""
+def render_quarto(project_dir: Path, source_file: Path, out_dir: Path, *,
+                  timestamp: int | None = None) -> tuple[Path, Path]:
+    """`quarto render` to HTML and Typst PDF, outputs moved to out_dir. `timestamp` reaches the
+    Typst compiler Quarto runs as SOURCE_DATE_EPOCH, the PDF's creation date."""
+    env = dict(os.environ)
+    if timestamp is not None:
+        env["SOURCE_DATE_EPOCH"] = str(timestamp)
     for fmt in ("html", "typst"):
         done = subprocess.run(["quarto", "render", source_file.name, "--to", fmt],
-                              cwd=project_dir, capture_output=True, text=True)
+                              cwd=project_dir, capture_output=True, text=True, env=env)
         if done.returncode != 0:
             raise RuntimeError(f"quarto render --to {fmt} failed:\n{done.stderr[-3000:]}")
     out_dir.mkdir(parents=True, exist_ok=True)
     html, pdf = out_dir / f"{source_file.stem}.html", out_dir / f"{source_file.stem}.pdf"
     shutil.move(str(project_dir / f"{source_file.stem}.html"), html)
     shutil.move(str(project_dir / f"{source_file.stem}.pdf"), pdf)
+    # Quarto's per-project cache records render times: not part of a reproducible build.
+    shutil.rmtree(project_dir / ".quarto", ignore_errors=True)
     return html, pdf
+
+
+# --------------------------------------------------------------------------------------------
+# Staging a build: the sources, the figures the paper embeds and its variables in one folder
+
+
+def figure_paths(text: str) -> list[str]:
+    """The image paths of the manuscript's figures (`![caption](path){#fig-id}`), in order."""
+    return list(dict.fromkeys(match.group("path") for match in FIGURE.finditer(text)))
+
+
+def figure_sources(text: str, source: str, results_dir: str = "results/figures",
+                   folder: str = "figures") -> dict[str, str]:
+    """Build-relative figure path -> the pipeline output it is copied from. The paper refers to
+    figures as `figures/<file>`, the pipeline writes them to `results/figures/<file>`."""
+    mapping = {}
+    for path in figure_paths(text):
+        pure = PurePosixPath(path)
+        if pure.parent != PurePosixPath(folder) or pure.suffix.lower() != ".png":
+            raise InputError(source, "a figure must be a PNG in the build's figures folder",
+                             found=path, expected=f"{folder}/<stem>.png")
+        mapping[path] = f"{results_dir}/{pure.name}"
+    return mapping
+
+
+def source_date_epoch(repo: Path, environ: Mapping[str, str] | None = None) -> int:
+    """The build's timestamp: SOURCE_DATE_EPOCH if set, else the git HEAD commit time, else 0.
+    Never the clock, so two builds of one checkout give the same bytes."""
+    environ = os.environ if environ is None else environ
+    given = environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if given:
+        if not given.isdigit():
+            raise InputError("SOURCE_DATE_EPOCH", "not a Unix timestamp", found=given,
+                             expected="seconds since 1970-01-01 as a whole number")
+        return int(given)
+    try:
+        done = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=repo,
+                              capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return 0  # not a git checkout (e.g. a copy), or no commit yet
+    stamp = done.stdout.strip()
+    return int(stamp) if stamp.isdigit() else 0
+
+
+def stage_build(build: Path, sources: Sequence[Path], figures: Mapping[str, Path],
+                variables_text: str) -> None:
+    """A fresh build folder: the manuscript sources, each figure at the path the paper uses,
+    and `_variables.yml` beside `_quarto.yml` (where Quarto's `var` shortcode reads it)."""
+    if build.exists():
+        shutil.rmtree(build)
+    build.mkdir(parents=True)
+    for source in sources:
+        shutil.copyfile(source, build / source.name)
+    for relative, figure in figures.items():
+        if not figure.is_file():
+            raise InputError(str(figure), "a figure the manuscript embeds is missing",
+                             expected="the PNG written by the figure notebooks")
+        target = build / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(figure, target)
+    (build / "_variables.yml").write_text(variables_text, encoding="utf-8")
+
+
+def check_variables(text: str, variables: Mapping[str, Any], source: str) -> None:
+    """Every `{{< var key >}}` of the manuscript has a value (Quarto would print "?var")."""
+    for match in SHORTCODE.finditer(text):
+        if match.group(1) == "var":
+            lookup(variables, match.group(2), source)
+
+
+def render_build(build: Path, paper: str, variables: Mapping[str, Any], out_dir: Path,
+                 renderer: Renderer, *, bibliography: str | None,
+                 timestamp: int) -> tuple[Path, Path]:
+    """Render a staged build with the chosen renderer; returns (html, pdf) in out_dir."""
+    source = build / paper
+    check_variables(source.read_text(encoding="utf-8"), variables, str(source))
+    if renderer.name == "quarto":
+        return render_quarto(build, source, out_dir, timestamp=timestamp)
+    return render_offline(source, variables, out_dir,
+                          bibliography=build / bibliography if bibliography else None,
+                          timestamp=timestamp)

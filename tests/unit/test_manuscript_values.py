@@ -1,0 +1,384 @@
+"""The manuscript's values: formatting rules, provenance rows, errors that name file and selector,
+the generated tables, and the staging of a build (smesocial.manuscript_values and the staging
+helpers of smesocial.manuscript)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from smesocial.errors import InputError
+from smesocial.manuscript import (check_variables, figure_sources, source_date_epoch,
+                                  stage_build)
+from smesocial.manuscript_values import (
+    FORMATS, INTERVAL_FORMATS, PROVENANCE_COLUMNS, ValueSpec, collect, column_widths,
+    comparison_table, format_value, inconsistencies_reasons, inconsistencies_table,
+    key_tests_table, keys_used, manuscript_specs, md_escape, parse_selector, provenance_table,
+    read_source, source_files, to_markdown, used_specs, variables, variables_yaml)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+# --------------------------------------------------------------------------------------------
+# Formatting
+
+
+@pytest.mark.parametrize(("fmt", "raw", "shown"), [
+    ("count", ["1223"], "1,223"),
+    ("count", ["332"], "332"),
+    ("integer", ["20240115"], "20240115"),
+    ("pct", ["0.548485"], "54.8%"),
+    ("pct", ["0.0125"], "1.3%"),  # half up, where float formatting gives 1.2
+    ("pct", ["1"], "100.0%"),
+    ("percent", ["75"], "75.0%"),
+    ("percent", ["98.7755"], "98.8%"),
+    ("published_pct", ["56"], "56%"),
+    ("published_pct", ["52.7"], "52.7%"),
+    ("pp", ["0.126282"], "12.6 pp"),
+    ("pp", ["-0.0488782"], "-4.9 pp"),
+    ("pp", ["-0.0001"], "0.0 pp"),  # no negative zero
+    ("pp_value", ["-1.15"], "-1.2 pp"),
+    ("pct_ci", ["0.523539", "0.629687"], "[52.4, 63.0]"),
+    ("percent_ci", ["96.4624", "99.5827"], "[96.5, 99.6]"),
+    ("pp_ci", ["-0.0527987", "0.0714273"], "[-5.3, 7.1]"),
+    ("decimal2_ci", ["1.44764", "2.49942"], "[1.45, 2.50]"),
+    ("decimal1", ["253.235"], "253.2"),
+    ("decimal2", ["2.96167"], "2.96"),
+    ("decimal3", ["0.0102507"], "0.010"),
+    ("p", ["5.69847e-12"], "< 0.001"),
+    ("p", ["0.0270083"], "= 0.027"),
+    ("p", ["0.001"], "= 0.001"),
+    ("p", ["1"], "= 1.000"),
+    ("p_cell", ["0.000999"], "<0.001"),
+    ("p_cell", ["0.702216"], "0.702"),
+    ("confidence", ["0.05"], "95%"),
+    ("confidence", ["0.025"], "97.5%"),
+    ("text", ["Synthetic  data:\n a reconstruction"], "Synthetic data: a reconstruction"),
+])
+def test_each_format_shows_the_raw_value_by_its_rule(fmt: str, raw: list[str], shown: str):
+    assert format_value(fmt, raw) == shown
+
+
+@pytest.mark.parametrize(("fmt", "raw", "message"), [
+    ("count", ["2.5"], "not a whole number"),
+    ("pct", [""], "not a number"),
+    ("p", ["1.2"], "outside"),
+    ("pct", ["nan"], "not a finite number"),
+])
+def test_a_value_the_format_cannot_show_is_an_error(fmt: str, raw: list[str], message: str):
+    with pytest.raises(ValueError, match=message):
+        format_value(fmt, raw)
+
+
+def test_interval_formats_take_two_values_and_the_others_one():
+    with pytest.raises(ValueError, match="takes 2 raw value"):
+        format_value("pct_ci", ["0.5"])
+    with pytest.raises(ValueError, match="takes 1 raw value"):
+        format_value("pct", ["0.5", "0.6"])
+    with pytest.raises(KeyError, match="unknown format"):
+        format_value("percentage", ["0.5"])
+    assert INTERVAL_FORMATS <= set(FORMATS)
+
+
+# --------------------------------------------------------------------------------------------
+# Sources, selectors and provenance
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    """A stand-in repository: a results table with a country code NO, a YAML config."""
+    (tmp_path / "results").mkdir()
+    pd.DataFrame({
+        "figure_id": ["a", "b", "c"], "country": ["DK", "NO", "NO"],
+        "share": ["0.548485", "0.33", "0.5"], "ci_low": ["0.494542", "0.2", "0.4"],
+        "ci_high": ["0.601312", "0.4", "0.6"], "n": ["330", "97", "5"],
+        "status": ["match", "match", "off"],
+    }).to_csv(tmp_path / "results/table.csv", index=False)
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({
+        "alpha": 0.05, "source": {"invited": 1223, "title": "Rapport"},
+        "conflicts": [{"id": "x", "figures": ["a", "b"]}, {"id": "y", "figures": ["c"]}],
+    }))
+    return tmp_path
+
+
+def test_a_value_carries_its_source_selector_column_and_raw_cell(root: Path):
+    specs = [ValueSpec("dk.li.share", "results/table.csv", "figure_id=a", ("share",), "pct"),
+             ValueSpec("dk.li.ci", "results/table.csv", "figure_id=a", ("ci_low", "ci_high"),
+                       "pct_ci")]
+    share, ci = collect(specs, root)
+    assert (share.value, share.source, share.selector, share.column, share.raw) == (
+        "54.8%", "results/table.csv", "figure_id=a", "share", "0.548485")
+    assert (ci.value, ci.column, ci.raw) == ("[49.5, 60.1]", "ci_low|ci_high", "0.494542|0.601312")
+    table = provenance_table([share, ci])
+    assert list(table.columns) == PROVENANCE_COLUMNS
+    assert table.iloc[1].to_dict() == {
+        "key": "dk.li.ci", "value": "[49.5, 60.1]", "source": "results/table.csv",
+        "selector": "figure_id=a", "column": "ci_low|ci_high", "raw": "0.494542|0.601312",
+        "format": "pct_ci", "agg": "cell"}
+
+
+def test_cells_are_read_as_text_so_country_codes_and_digits_survive(root: Path):
+    frame = read_source(root, "results/table.csv")
+    assert frame["country"].tolist() == ["DK", "NO", "NO"]  # not NaN/False
+    (value,) = collect([ValueSpec("n.no", "results/table.csv", "country=NO & status=off", ("n",),
+                                  "count")], root)
+    assert (value.value, value.raw, value.selector) == ("5", "5", "country=NO & status=off")
+
+
+def test_counts_and_sums_aggregate_the_selected_rows(root: Path):
+    specs = [ValueSpec("match", "results/table.csv", "status=match", (), "count", agg="count"),
+             ValueSpec("all", "results/table.csv", "", (), "count", agg="count"),
+             ValueSpec("none", "results/table.csv", "status=report_inconsistent", (), "count",
+                       agg="count"),
+             ValueSpec("n_total", "results/table.csv", "", ("n",), "count", agg="sum")]
+    assert [(v.value, v.column) for v in collect(specs, root)] == [
+        ("2", ""), ("3", ""), ("0", ""), ("432", "n")]
+
+
+def test_yaml_nodes_are_tables(root: Path):
+    specs = [ValueSpec("alpha", "config.yaml#alpha", "", ("value",), "confidence"),
+             ValueSpec("invited", "config.yaml#source", "", ("invited",), "count"),
+             ValueSpec("conflicts", "config.yaml#conflicts", "", (), "count", agg="count"),
+             ValueSpec("x_figures", "config.yaml#conflicts", "id=x", ("figures",), "text")]
+    assert [v.value for v in collect(specs, root)] == ["95%", "1,223", "2", "a; b"]
+
+
+def test_a_selector_matching_no_row_names_file_and_selector(root: Path):
+    spec = ValueSpec("dk.gone", "results/table.csv", "figure_id=hk4_linkedin_dw_micro",
+                     ("share",), "pct")
+    with pytest.raises(InputError) as caught:
+        collect([spec], root)
+    message = caught.value.message()
+    assert "results/table.csv" in message
+    assert "figure_id=hk4_linkedin_dw_micro" in message and "dk.gone" in message
+
+
+def test_a_selector_matching_several_rows_is_an_error(root: Path):
+    spec = ValueSpec("no.n", "results/table.csv", "country=NO", ("n",), "count")
+    with pytest.raises(InputError, match="matches 2 rows"):
+        collect([spec], root)
+
+
+def test_a_selector_on_a_missing_column_names_the_column(root: Path):
+    spec = ValueSpec("x", "results/table.csv", "wave=dk_2024", ("n",), "count")
+    with pytest.raises(InputError) as caught:
+        collect([spec], root)
+    assert caught.value.column == "wave" and "wave=dk_2024" in caught.value.message()
+
+
+def test_a_missing_source_file_or_yaml_key_is_named(root: Path):
+    with pytest.raises(InputError, match="results/official/trends.csv"):
+        collect([ValueSpec("x", "results/official/trends.csv", "", (), "count", agg="count")], root)
+    with pytest.raises(InputError, match="nowhere"):
+        collect([ValueSpec("x", "config.yaml#nowhere", "", ("value",), "count")], root)
+
+
+def test_a_cell_the_format_cannot_show_names_the_value_and_selector(root: Path):
+    spec = ValueSpec("dk.bad", "results/table.csv", "figure_id=a", ("figure_id",), "pct")
+    with pytest.raises(InputError, match="dk.bad.*cannot be shown as pct"):
+        collect([spec], root)
+
+
+def test_a_key_declared_twice_is_an_error(root: Path):
+    spec = ValueSpec("a", "results/table.csv", "figure_id=a", ("n",), "count")
+    with pytest.raises(ValueError, match="declared twice"):
+        collect([spec, spec], root)
+
+
+def test_selectors_parse_into_column_value_pairs():
+    assert parse_selector("") == []
+    assert parse_selector("item=active_any & wave=dk_2024 - no_2010") == [
+        ("item", "active_any"), ("wave", "dk_2024 - no_2010")]
+    with pytest.raises(ValueError, match="not column=value"):
+        parse_selector("item")
+
+
+def test_variables_nest_by_dotted_key_and_round_trip_through_yaml(root: Path):
+    values = collect([ValueSpec("dk.flow.raw", "results/table.csv", "figure_id=a", ("n",), "count"),
+                      ValueSpec("dk.flow.n", "results/table.csv", "figure_id=b", ("n",), "count")],
+                     root)
+    nested = variables(values, {"meta.renderer": "pandoc 3.9"})
+    assert nested == {"dk": {"flow": {"raw": "330", "n": "97"}},
+                      "meta": {"renderer": "pandoc 3.9"}}
+    assert yaml.safe_load(variables_yaml(nested)) == nested
+    with pytest.raises(ValueError, match="nests under the value"):
+        variables(values, {"dk.flow.raw.more": "x"})
+
+
+# --------------------------------------------------------------------------------------------
+# The manuscript's own specs against its text
+
+
+def test_the_paper_uses_only_declared_values_and_values_csv_lists_exactly_those():
+    paper = (ROOT / "manuscript/paper.qmd").read_text(encoding="utf-8")
+    used = keys_used(paper)
+    specs = used_specs(manuscript_specs(), paper)
+    assert [s.key for s in specs] == [s.key for s in manuscript_specs() if s.key in used]
+    assert set(used) - {s.key for s in specs} == {"meta.renderer"}  # added by the render step
+    with pytest.raises(InputError, match="dk.nowhere"):
+        used_specs(manuscript_specs(), paper + "{{< var dk.nowhere >}}")
+
+
+def test_every_spec_has_a_known_format_and_the_right_number_of_columns():
+    specs = manuscript_specs()
+    assert len({s.key for s in specs}) == len(specs)
+    for spec in specs:
+        assert spec.fmt in FORMATS, spec.key
+        expected = 0 if spec.agg == "count" else 2 if spec.fmt in INTERVAL_FORMATS else 1
+        assert len(spec.columns) == expected, spec.key
+    files = source_files(specs)
+    assert {"results/official/trends.csv", "results/stats/tests.csv",
+            "config/published/dk_2024.yaml"} <= set(files)
+    assert all("#" not in f for f in files)
+
+
+# --------------------------------------------------------------------------------------------
+# Tables
+
+
+def test_markdown_escaping_keeps_generated_text_literal():
+    assert md_escape("0.33*97 + 0.46*103") == "0.33\\*97 + 0.46\\*103"
+    assert md_escape("<0.001 | [a]") == "\\<0.001 \\| \\[a\\]"
+
+
+def test_to_markdown_keeps_formatted_strings_and_aligns_numbers_right():
+    frame = pd.DataFrame({"Step": ["Rows in the raw export", "Test responses"],
+                          "n": ["337", "0.050"]})
+    text = to_markdown(frame, numeric=["n"])
+    lines = text.splitlines()
+    assert "0.050" in text and "337" in text  # no numparse: "0.050" is not turned into 0.05
+    assert lines[1].startswith("|:") and lines[1].endswith(":|")
+
+
+def test_column_widths_give_every_column_its_longest_word():
+    frame = pd.DataFrame({"Conflict": ["linkedin_daily_vs_daily_weekly"],
+                          "n": ["330"], "Why": ["word " * 80]})
+    widths = column_widths(frame, budget=60, padding=3)
+    assert widths[1] >= len("330") + 3
+    assert widths[0] >= len("linkedin_daily_vs_daily_weekly") + 3
+    assert widths[2] > widths[1]
+
+
+def test_inconsistencies_table_shows_both_values_and_which_is_followed():
+    conflicts = [{"id": "agency_all", "figures": ["hk7_text", "hk7_chart"], "followed": "hk7_chart",
+                  "why": "The chart's 69% / 27% / 4% adds up to 100%; the text's 3% does not."}]
+    reproduction = pd.DataFrame({
+        "figure_id": ["hk7_text", "hk7_chart"], "indicator": ["handling_agency"] * 2,
+        "segment": ["all"] * 2, "published": ["3", "4"], "location": ["HK 7, text", "HK 7, chart"],
+        "status": ["report_inconsistent", "match"]})
+    estimates = pd.DataFrame({"indicator": ["handling_agency"], "segment": ["all"],
+                              "share": ["0.0363636"]})
+    table = inconsistencies_table(conflicts, reproduction, estimates)
+    assert table[["Published", "Recomputed", "Followed"]].values.tolist() == [
+        ["3%", "3.6%", "no"], ["4%", "3.6%", "yes"]]
+    assert inconsistencies_reasons(conflicts) == (
+        "- *agency\\_all*: The chart's 69% / 27% / 4% adds up to 100%; the text's 3% does not.\n")
+
+
+def test_tests_table_formats_p_values_and_effects_by_kind():
+    tests = pd.DataFrame({
+        "hypothesis": ["H2_gap", "H8_dk_no"], "item": ["a vs b", "x"], "segment": ["all", "all"],
+        "test": ["mcnemar_exact", "logit_group_interaction"], "n": ["319", "761"],
+        "p": ["4.39403e-10", "0.0195524"], "p_adj_holm": ["1.93337e-08", "0.117314"],
+        "p_adj_bh": ["2.24771e-09", "0.0394011"],
+        "effect_size_name": ["share_difference", "odds_ratio_adjusted"],
+        "effect_size": ["0.191223", "1.48999"], "effect_ci_low": ["0.132701", "0.892917"],
+        "effect_ci_high": ["0.247751", "2.4863"]})
+    table = key_tests_table(tests, [("H2_gap", "a vs b", "all", "mcnemar_exact", "LinkedIn gap"),
+                                ("H8_dk_no", "x", "all", "logit_group_interaction", "interaction")])
+    assert table.iloc[0][["p", "p Holm", "p BH", "Effect [CI]"]].tolist() == [
+        "<0.001", "<0.001", "<0.001", "share difference 19.1 pp [13.3, 24.8]"]
+    assert table.iloc[1][["p", "p Holm", "p BH"]].tolist() == ["0.020", "0.117", "0.039"]
+    assert table.iloc[1]["Effect [CI]"] == "likelihood-ratio test; no effect size"
+    assert table.iloc[0]["Hypothesis and contrast"] == "H2: LinkedIn gap"
+
+
+def test_comparison_table_names_item_specific_non_comparabilities():
+    rows = []
+    for wave, share, low, high in (("dk_2024", "0.79697", "0.750268", "0.836837"),
+                                   ("no_2010", "0.594301", "0.558451", "0.629174")):
+        rows.append({"item": "active_linkedin", "label": "Active on LinkedIn", "segment": "all",
+                     "row_type": "estimate", "wave": wave, "share": share, "ci_low": low,
+                     "ci_high": high, "difference": ""})
+    rows.append({"item": "active_linkedin", "label": "Active on LinkedIn", "segment": "all",
+                 "row_type": "difference", "wave": "dk_2024 - no_2010", "share": "",
+                 "ci_low": "0.144383", "ci_high": "0.256285", "difference": "0.202668"})
+    non_comparabilities = pd.DataFrame({
+        "id": ["year", "instrument_activity"], "applies_to": ["all", "active_{platform}"],
+        "items": ["active_linkedin", "active_linkedin"]})
+    table = comparison_table(pd.DataFrame(rows), non_comparabilities)
+    assert table.iloc[0].to_dict() == {
+        "Item": "Active on LinkedIn", "Segment": "all", "dk_2024": "79.7% [75.0, 83.7]",
+        "no_2010": "59.4% [55.8, 62.9]", "Difference": "20.3 pp [14.4, 25.6]",
+        "Item-specific non-comparabilities": "instrument_activity"}
+
+
+# --------------------------------------------------------------------------------------------
+# Staging a build (smesocial.manuscript)
+
+
+PAPER = """---
+title: "T"
+---
+
+See @fig-a and {{< var dk.n >}}.
+
+![A](figures/dk_2024_flow.png){#fig-a width=80%}
+"""
+
+
+def test_figure_sources_map_the_papers_figures_to_pipeline_outputs():
+    assert figure_sources(PAPER, "paper.qmd") == {
+        "figures/dk_2024_flow.png": "results/figures/dk_2024_flow.png"}
+    with pytest.raises(InputError, match="figures/<stem>.png"):
+        figure_sources("![A](plots/x.png){#fig-a}", "paper.qmd")
+
+
+def test_stage_build_copies_sources_and_figures_and_writes_variables(tmp_path: Path):
+    paper = tmp_path / "paper.qmd"
+    paper.write_text(PAPER)
+    figure = tmp_path / "flow.png"
+    figure.write_bytes(b"\x89PNG fake")
+    build = tmp_path / "_build"
+    (build / "stale").mkdir(parents=True)
+    stage_build(build, [paper], {"figures/dk_2024_flow.png": figure}, "dk:\n  n: '332'\n")
+    assert sorted(p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file()) == [
+        "_variables.yml", "figures/dk_2024_flow.png", "paper.qmd"]
+    assert (build / "figures/dk_2024_flow.png").read_bytes() == b"\x89PNG fake"
+    assert yaml.safe_load((build / "_variables.yml").read_text()) == {"dk": {"n": "332"}}
+    with pytest.raises(InputError, match="missing"):
+        stage_build(build, [paper], {"figures/x.png": tmp_path / "none.png"}, "")
+
+
+def test_check_variables_names_a_missing_key():
+    check_variables(PAPER, {"dk": {"n": "332"}}, "paper.qmd")
+    with pytest.raises(InputError, match="dk.n"):
+        check_variables(PAPER, {"dk": {}}, "paper.qmd")
+
+
+def test_the_build_timestamp_is_never_the_clock(tmp_path: Path):
+    assert source_date_epoch(tmp_path, {"SOURCE_DATE_EPOCH": "1700000000"}) == 1700000000
+    with pytest.raises(InputError, match="SOURCE_DATE_EPOCH"):
+        source_date_epoch(tmp_path, {"SOURCE_DATE_EPOCH": "yesterday"})
+    assert source_date_epoch(tmp_path, {}) == 0  # not a git checkout
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
+           "GIT_COMMITTER_DATE": "1600000000 +0000", "GIT_AUTHOR_DATE": "1600000000 +0000"}
+    for command in (["git", "init", "-q"], ["git", "commit", "-q", "--allow-empty", "-m", "x"]):
+        subprocess.run(command, cwd=tmp_path, env=env, check=True, capture_output=True)
+    assert source_date_epoch(tmp_path, {}) == 1600000000
+
+
+def test_every_figure_and_table_of_the_paper_is_cross_referenced_in_its_text():
+    paper = (ROOT / "manuscript/paper.qmd").read_text(encoding="utf-8")
+    labels = re.findall(r"\{#((?:fig|tbl)-[\w-]+)", paper)
+    assert sum(label.startswith("fig-") for label in labels) == 10
+    assert sum(label.startswith("tbl-") for label in labels) == 9
+    unreferenced = [label for label in labels if f"@{label}" not in paper]
+    assert unreferenced == []
