@@ -4,38 +4,20 @@ figure, carries the intended defects, and the shipped file cannot drift from the
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
-import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from smesocial import synth
 from smesocial.errors import InputError
+from synth_support import ROOT, assert_params_rejected, check_shipped, copy_params, generator_fixtures, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "config" / "synthetic" / "dk_2024.yaml"
 SHIPPED = ROOT / "data" / "raw" / "dk_2024" / "dk_2024_survey_export.csv"
-README = SHIPPED.parent / "README.md"
 
-
-@pytest.fixture(scope="module")
-def ctx() -> synth.Context:
-    return synth.load_context(PARAMS, root=ROOT)
-
-
-@pytest.fixture(scope="module")
-def allocation(ctx: synth.Context) -> synth.Allocation:
-    return synth.allocate_all(ctx)
-
-
-@pytest.fixture(scope="module")
-def result(ctx: synth.Context, allocation: synth.Allocation) -> synth.SynthResult:
-    return synth.generate(context=ctx, allocation=allocation)
+ctx, allocation, result = generator_fixtures(synth, PARAMS)
 
 
 @pytest.fixture(scope="module")
@@ -177,24 +159,13 @@ def test_excluded_rows_do_not_count(result):
 
 
 def test_shipped_file_matches_readme_and_a_fresh_generation():
-    assert SHIPPED.is_file() and README.is_file(), "run: .venv/bin/python -m smesocial.synth"
-    shipped_sha = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
-    readme = README.read_text(encoding="utf-8")
+    readme = check_shipped(synth, PARAMS, SHIPPED)
     assert readme.splitlines()[0].startswith("# SYNTHETIC reconstruction from the report's published figures")
-    assert re.findall(r"sha256 \(`[^`]+`\): `([0-9a-f]{64})`", readme) == [shipped_sha]
-    fresh = synth.generate(PARAMS, root=ROOT)  # no cached context: the full path, default seed
-    assert fresh.sha256 == shipped_sha
-    assert ".venv/bin/python -m smesocial.synth --params config/synthetic/dk_2024.yaml" in readme
 
 
 def test_cli_writes_csv_and_readme(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(ROOT)
-    out = tmp_path / "export.csv"
-    assert synth.main(["--params", str(PARAMS), "--out", str(out), "--seed", "3"]) == 0
-    printed = capsys.readouterr().out
+    printed = run_cli(PARAMS, tmp_path / "export.csv", 3, monkeypatch, capsys)
     assert "78/78" in printed and "micro 97, small 103, medium 132" in printed
-    sha = hashlib.sha256(out.read_bytes()).hexdigest()
-    assert sha in (tmp_path / "README.md").read_text(encoding="utf-8")
 
 
 # --- MILP and parameter errors -----------------------------------------------------------------
@@ -238,27 +209,12 @@ def test_contradictory_all_figure_names_segment_all(linkedin_inputs):
         synth.allocate_item("post_linkedin", levels, sizes, targets, figures, na_min, 0.49)
 
 
-def _copy_params(tmp_path: Path, edit) -> Path:
-    """The parameters file edited, with the project config it reads beside it in tmp_path."""
-    for rel in ("config/codebook", "config/published"):
-        shutil.copytree(ROOT / rel, tmp_path / rel)
-    for rel in ("config/indicators.yaml", "config/config.yaml"):
-        shutil.copy(ROOT / rel, tmp_path / rel)
-    params = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
-    edit(params)
-    path = tmp_path / "config" / "synthetic" / "dk_2024.yaml"
-    path.parent.mkdir(parents=True)
-    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def test_contradictory_targets_file_raises_naming_item(tmp_path):
     # Every micro firm breaking off before 'want more' leaves no base for the published 65%
     # (hk8_want_more_micro): the MILP is infeasible and the error names item and segment.
     def edit(params):
         params["defects"]["retained_partials"]["micro"] = ["want_more_with_resources_likert"] * 97
-    path = _copy_params(tmp_path, edit)
-    ctx = synth.load_context(path, root=tmp_path)
+    ctx = synth.load_context(copy_params(tmp_path, PARAMS, edit), root=tmp_path)
     with pytest.raises(InputError, match=r"item 'want_more_with_resources_likert', segment 'micro'"):
         synth.allocate_all(ctx)
 
@@ -266,14 +222,12 @@ def test_contradictory_targets_file_raises_naming_item(tmp_path):
 def test_target_without_provenance_is_rejected(tmp_path):
     def edit(params):
         del params["targets"]["post_youtube"]["provenance"]
-    path = _copy_params(tmp_path, edit)
-    with pytest.raises(InputError, match=r"targets.post_youtube.micro: categories without provenance"):
-        synth.load_context(path, root=tmp_path)
+    assert_params_rejected(synth, PARAMS, tmp_path, edit,
+                           r"targets.post_youtube.micro: categories without provenance")
 
 
 def test_target_shares_must_sum_to_100(tmp_path):
     def edit(params):
         params["targets"]["handling"]["small"]["pct"]["agency"] = 10
-    path = _copy_params(tmp_path, edit)
-    with pytest.raises(InputError, match=r"targets.handling.small.pct must be non-negative and sum to 100"):
-        synth.load_context(path, root=tmp_path)
+    assert_params_rejected(synth, PARAMS, tmp_path, edit,
+                           r"targets.handling.small.pct must be non-negative and sum to 100")

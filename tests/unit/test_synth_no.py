@@ -4,9 +4,6 @@ pipeline's own reader and clean stage, and the shipped .sav cannot drift from th
 
 from __future__ import annotations
 
-import hashlib
-import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -14,33 +11,19 @@ import pyreadstat
 import pytest
 import yaml
 
-from smesocial import synth, synth_no
+from smesocial import synth_no
 from smesocial.clean import apply_exclusions
 from smesocial.codebook import build_ingested
 from smesocial.config import expand_template, load_config, load_harmonised, load_indicators
 from smesocial.errors import InputError
 from smesocial.io import read_export
+from synth_support import ROOT, assert_params_rejected, check_shipped, copy_params, generator_fixtures, run_cli
 
-ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "config" / "synthetic" / "no_2010.yaml"
 SHIPPED = ROOT / "data" / "raw" / "no_2010" / "no_2010_survey_export.sav"
-README = SHIPPED.parent / "README.md"
 PUBLISHED = {"present_facebook": 62.0, "present_twitter": 59.0, "present_youtube": 30.0}
 
-
-@pytest.fixture(scope="module")
-def ctx() -> synth_no.Context:
-    return synth_no.load_context(PARAMS, root=ROOT)
-
-
-@pytest.fixture(scope="module")
-def allocation(ctx: synth_no.Context) -> synth.Allocation:
-    return synth_no.allocate_all(ctx)
-
-
-@pytest.fixture(scope="module")
-def result(ctx: synth_no.Context, allocation: synth.Allocation) -> synth_no.SynthResult:
-    return synth_no.generate(context=ctx, allocation=allocation)
+ctx, allocation, result = generator_fixtures(synth_no, PARAMS)
 
 
 @pytest.fixture(scope="module")
@@ -181,28 +164,14 @@ def harmonised_spec():
 
 
 def test_shipped_file_matches_readme_and_a_fresh_generation():
-    assert SHIPPED.is_file() and README.is_file(), \
-        "run: .venv/bin/python -m smesocial.synth --params config/synthetic/no_2010.yaml"
-    shipped_sha = hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
-    readme = README.read_text(encoding="utf-8")
-    first = readme.splitlines()[0]
+    first = check_shipped(synth_no, PARAMS, SHIPPED).splitlines()[0]
     assert first.startswith("# ILLUSTRATIVE SYNTHETIC reconstruction")
     assert "three published figures" in first and "NOT on the survey's responses" in first
-    assert re.findall(r"sha256 \(`[^`]+`\): `([0-9a-f]{64})`", readme) == [shipped_sha]
-    fresh = synth_no.generate(PARAMS, root=ROOT)  # no cached context: the full path, default seed
-    assert fresh.sha256 == shipped_sha
-    assert (".venv/bin/python -m smesocial.synth --params config/synthetic/no_2010.yaml "
-            "--out data/raw/no_2010/no_2010_survey_export.sav") in readme
 
 
 def test_one_cli_dispatches_on_the_generator_key(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(ROOT)
-    out = tmp_path / "export.sav"
-    assert synth.main(["--params", str(PARAMS), "--out", str(out), "--seed", "5"]) == 0
-    printed = capsys.readouterr().out
+    printed = run_cli(PARAMS, tmp_path / "export.sav", 5, monkeypatch, capsys)
     assert "3/3" in printed and "panel 500, expert 250" in printed
-    sha = hashlib.sha256(out.read_bytes()).hexdigest()
-    assert sha in (tmp_path / "README.md").read_text(encoding="utf-8")
 
 
 # --- template expansion and parameter errors --------------------------------------------------------
@@ -228,47 +197,30 @@ def test_a_template_without_its_dimension_is_an_error():
         expand_template("purpose_{purpose}_{platform}", {"platform": {"x": "X"}}, "spec.yaml")
 
 
-def _copy_params(tmp_path: Path, edit) -> Path:
-    for rel in ("config/codebook", "config/published"):
-        shutil.copytree(ROOT / rel, tmp_path / rel)
-    for rel in ("config/indicators.yaml", "config/config.yaml"):
-        shutil.copy(ROOT / rel, tmp_path / rel)
-    params = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
-    edit(params)
-    path = tmp_path / "config" / "synthetic" / "no_2010.yaml"
-    path.parent.mkdir(parents=True)
-    path.write_text(yaml.safe_dump(params, allow_unicode=True), encoding="utf-8")
-    return path
-
-
 def test_source_must_name_a_published_figure(tmp_path):
     def edit(params):
         params["presence"]["linkedin"]["source"] = "published:abelia_linkedin_all"
-    path = _copy_params(tmp_path, edit)
-    with pytest.raises(InputError, match=r"presence.linkedin.source: source names no published figure"):
-        synth_no.load_context(path, root=tmp_path)
+    assert_params_rejected(synth_no, PARAMS, tmp_path, edit,
+                           r"presence.linkedin.source: source names no published figure")
 
 
 def test_block_without_provenance_is_rejected(tmp_path):
     def edit(params):
         del params["frequency"]["blog"]["assumption"]
-    path = _copy_params(tmp_path, edit)
-    with pytest.raises(InputError, match=r"frequency.blog has no provenance"):
-        synth_no.load_context(path, root=tmp_path)
+    assert_params_rejected(synth_no, PARAMS, tmp_path, edit, r"frequency.blog has no provenance")
 
 
 def test_shares_must_sum_to_100(tmp_path):
     def edit(params):
         params["personal_use"]["panel"]["daily"] = 50
-    path = _copy_params(tmp_path, edit)
-    with pytest.raises(InputError, match=r"personal_use.panel must be non-negative and sum to 100"):
-        synth_no.load_context(path, root=tmp_path)
+    assert_params_rejected(synth_no, PARAMS, tmp_path, edit,
+                           r"personal_use.panel must be non-negative and sum to 100")
 
 
 def test_contradictory_figures_name_item_and_stratum(tmp_path):
     # Two followed figures on the same pooled share (62% and 20%) cannot both hold: the MILP
     # finds no counts and the error names the item and the stratum ('all': the pooled sample).
-    path = _copy_params(tmp_path, lambda params: None)
+    path = copy_params(tmp_path, PARAMS, lambda params: None)
     published = tmp_path / "config" / "published" / "no_2010.yaml"
     figures = yaml.safe_load(published.read_text(encoding="utf-8"))
     figures["figures"].append({**figures["figures"][0], "id": "contradiction", "value": 20})

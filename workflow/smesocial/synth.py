@@ -16,11 +16,18 @@ percentage of config/published/dk_2024.yaml within rounding:
 The count allocation does not depend on the seed; only which firm gets which answer, the
 identities, timestamps and defect details do. Everything is verified before anything is written.
 
-The machinery is shared with other waves' generators (smesocial.synth_no): provenance checks
-(`provenance_value`, `require_provenance`, `check_provenance_entry`), the MILP (`allocate_item`,
-over any strata: segments here, samples there), named random streams (`named_rng`), rank
-assignment (`assign_item`), latent scores (`item_scores`), times (`draw_times`). The CLI
-dispatches on the parameters file's `generator` key (absent = this module).
+The machinery is shared with other waves' generators (smesocial.synth_no): loading the
+parameters and project files (`load_wave_inputs`, `WaveInputs`), provenance checks
+(`provenance_value`, `require_provenance`, `check_provenance_entry`, `check_pct`), the
+questionnaire and its labels (`questionnaire_pages`, `invert_labels`), followed figures
+(`followed_figures`), the MILP (`allocate_item`, over any strata: segments here, samples there,
+with `answer_targets`), named random streams (`named_rng`), the copula (`standardise_within`,
+`copula_factors`, `copula_loadings`, `item_scores`, `assign_item`), identities (`draw_firm_name`,
+`mod11_number`), times (`draw_times`), the defects every export carries
+(`add_duplicate_submissions`), response ids and file order (`number_and_shuffle`), the result
+(`GeneratedExport`) and its checks (`recompute_figures`, `stratum_share`, `figure_problems`), the
+README's regeneration section and the CLI (`run_generator`). The CLI dispatches on the
+parameters file's `generator` key (absent = this module).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ import re
 import sys
 import unicodedata
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,7 +57,7 @@ from smesocial.config import (
     Codebook,
     Harmonised,
     Indicator,
-    expand_platforms,
+    expand_template,
     load_codebook,
     load_harmonised,
     load_indicators,
@@ -112,7 +119,10 @@ class FigureTarget:
 
 
 @dataclass
-class Context:
+class WaveInputs:
+    """A wave generator's parameters and the project files they name (each wave's Context
+    extends it)."""
+
     params_path: str
     params: dict[str, Any]
     root: Path
@@ -121,6 +131,14 @@ class Context:
     codebook: Codebook
     published: dict[str, Any]
     project_config: dict[str, Any]
+
+    def input_path(self, name: str) -> Path:
+        """The project file the parameters' `inputs.<name>` names."""
+        return self.root / self.params["inputs"][name]
+
+
+@dataclass
+class Context(WaveInputs):
     items: list[ItemSpec]
     figures: list[FigureTarget]
     sizes: dict[str, int]
@@ -131,6 +149,10 @@ class Context:
     def __post_init__(self) -> None:
         self.item = {spec.name: spec for spec in self.items}
         self.platforms = wave_platforms(self.harmonised, self.codebook)
+
+    @property
+    def dimensions(self) -> dict[str, dict[str, str]]:
+        return {"platform": self.platforms}
 
 
 def wave_platforms(harmonised: Harmonised, codebook: Codebook) -> dict[str, str]:
@@ -173,8 +195,28 @@ def check_provenance_entry(entry: Any, path: str, where: str, figure_ids: set[st
         raise InputError(path, f"{where}: empty {kind} text")
 
 
-def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | None = None) -> Context:
-    """Read and validate the parameters and every project file they name."""
+def check_pct(pct: Mapping[Any, Any], levels: Sequence[Any], path: str, where: str) -> None:
+    """`pct` gives a non-negative share (%) to exactly the scale's levels, summing to 100."""
+    if set(pct) != set(levels):
+        raise InputError(path, f"{where} must name exactly the scale's levels",
+                         found=sorted(map(str, pct)), expected=str(list(levels)))
+    values = [float(v) for v in pct.values()]
+    if any(v < 0 for v in values) or abs(sum(values) - 100) > 1e-6:
+        raise InputError(path, f"{where} must be non-negative and sum to 100", found=sum(values))
+
+
+def require_defects(defects: Mapping[str, Any], path: str, keys: Iterable[str]) -> None:
+    """Each of the defects `keys` is given, with its provenance."""
+    for key in keys:
+        if key not in defects:
+            raise InputError(path, f"defects.{key} missing")
+        require_provenance(defects[key], path, f"defects.{key}")
+
+
+def load_wave_inputs(params_path: str | Path, root: str | Path | None,
+                     required: Sequence[str]) -> WaveInputs:
+    """Read the parameters (a mapping with every `required` top-level key; a relative path is
+    taken from `root`, default the working directory) and the project files of their `inputs`."""
     root = Path(root) if root is not None else Path.cwd()
     params_file = Path(params_path)
     if not params_file.is_absolute():
@@ -183,8 +225,7 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
     params = load_yaml(params_file)
     if not isinstance(params, dict):
         raise InputError(path, "not a mapping of parameters")
-    for key in ("seed", "inputs", "segments", "tolerance_pp", "employees", "questionnaire",
-                "defects", "item_nonresponse", "copula", "timing", "identities", "targets"):
+    for key in required:
         if key not in params:
             raise InputError(path, f"missing top-level key {key!r}")
 
@@ -192,11 +233,18 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
         return root / params["inputs"][name]
 
     harmonised = load_harmonised(resolve("harmonised"))
-    indicators = load_indicators(resolve("indicators"), harmonised.platforms)
-    codebook = load_codebook(resolve("codebook"))
-    published = load_yaml(resolve("published"))
-    project_config = load_yaml(resolve("project_config"))
+    return WaveInputs(path, params, root, harmonised,
+                      load_indicators(resolve("indicators"), harmonised.platforms, harmonised.purposes),
+                      load_codebook(resolve("codebook")), load_yaml(resolve("published")),
+                      load_yaml(resolve("project_config")))
 
+
+def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | None = None) -> Context:
+    """Read and validate the parameters and every project file they name."""
+    inputs = load_wave_inputs(params_path, root, (
+        "seed", "inputs", "segments", "tolerance_pp", "employees", "questionnaire", "defects",
+        "item_nonresponse", "copula", "timing", "identities", "targets"))
+    path, params, published = inputs.params_path, inputs.params, inputs.published
     sizes: dict[str, int] = {}
     bounds: dict[str, tuple[int, int | None]] = {}
     for seg in SEGMENTS:
@@ -211,58 +259,76 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
         raise InputError(path, "segment sizes differ from the published ones", found=sizes,
                          expected=str(published_sizes))
 
+    harmonised, codebook = inputs.harmonised, inputs.codebook
     items = _build_items(params, harmonised, codebook, path)
-    figures = _followed_figures(published, indicators, harmonised, {i.name: i for i in items},
-                                resolve("published"))
-    ctx = Context(path, params, root, harmonised, indicators, codebook, published, project_config,
-                  items, figures, sizes, bounds)
+    figures = followed_figures(published, inputs.indicators, harmonised, {i.name for i in items},
+                               SEGMENTS, inputs.input_path("published"))
+    ctx = Context(**vars(inputs), items=items, figures=figures, sizes=sizes, bounds=bounds)
     _validate_params(ctx)
     return ctx
 
 
-def _levels(harmonised: Harmonised, scale_name: str) -> tuple[Any, ...]:
+def scale_levels(harmonised: Harmonised, scale_name: str) -> tuple[Any, ...]:
+    """A scale's levels, lowest first; (False, True) for a boolean scale."""
     scale = harmonised.scales[scale_name]
     return (False, True) if scale.type == "boolean" else scale.levels
+
+
+def questionnaire_pages(params: Mapping[str, Any], dimensions: Mapping[str, Mapping[str, str]],
+                        codebook: Codebook, path: str) -> dict[str, int]:
+    """Item -> its page (0-based) of `questionnaire.pages`, whose templates expanded over
+    `dimensions` must list the codebook's mapped variables in its column order."""
+    pages = [[name for template in page for name in expand_template(template, dimensions, path)]
+             for page in params["questionnaire"]["pages"]]
+    order = [name for page in pages for name in page]
+    mapped = list(codebook.columns.values())
+    if mapped != order:
+        raise InputError(path, "questionnaire.pages do not list the codebook's mapped variables "
+                         "in its column order", found=order, expected=str(mapped))
+    return {name: i for i, page in enumerate(pages) for name in page}
+
+
+def invert_labels(codebook: Codebook, scale: str) -> tuple[dict[Any, str], str]:
+    """The export's labels, inverted from the codebook so they cannot drift: harmonised level ->
+    its first raw label, and the first label mapped to null ('don't know'; '' if none)."""
+    labels = codebook.labels.get(scale)
+    if labels is None:
+        raise InputError(codebook.path, f"no labels for scale {scale!r}")
+    label_of: dict[Any, str] = {}
+    dont_know = ""
+    for label, level in labels.items():
+        if level is None:
+            dont_know = dont_know or str(label)
+        elif level not in label_of:
+            label_of[level] = str(label)
+    return label_of, dont_know
+
+
+def check_labels(codebook: Codebook, scale: str, levels: Sequence[Any], label_of: Mapping[Any, str],
+                 dont_know: str) -> None:
+    """Every level of an item's scale, and 'don't know', needs a raw label."""
+    missing = [lv for lv in levels if lv not in label_of]
+    if missing or not dont_know:
+        raise InputError(codebook.path, f"scale {scale!r} lacks a raw label",
+                         found=missing or "no label mapped to null",
+                         expected="a label for every level and one for 'don't know'")
 
 
 def _build_items(params: dict[str, Any], harmonised: Harmonised, codebook: Codebook,
                  path: str) -> list[ItemSpec]:
     """Items in export column order, with labels inverted from the codebook (so they cannot drift)."""
-    pages: list[list[str]] = []
-    platforms = wave_platforms(harmonised, codebook)
-    for page in params["questionnaire"]["pages"]:
-        names: list[str] = []
-        for template in page:
-            names.extend(expand_platforms(template, platforms))
-        pages.append(names)
-    page_of = {name: i for i, page in enumerate(pages) for name in page}
-    order = [name for page in pages for name in page]
-    columns = list(codebook.columns.items())
-    if [variable for _c, variable in columns] != order:
-        raise InputError(path, "questionnaire.pages do not list the codebook's mapped variables "
-                         "in its column order", found=order,
-                         expected=str([v for _c, v in columns]))
+    page_of = questionnaire_pages(params, {"platform": wave_platforms(harmonised, codebook)},
+                                  codebook, path)
     groups = {"post_": "post", "important_": "important"}
     items: list[ItemSpec] = []
-    for position, (column, variable) in enumerate(columns):
+    for position, (column, variable) in enumerate(codebook.columns.items()):
         var = harmonised.variables.get(variable)
         if var is None:
             raise InputError(codebook.path, "column mapped to an unknown harmonised variable",
                              column=column, found=variable)
-        levels = _levels(harmonised, var.scale)
-        labels = codebook.labels[var.scale]
-        label_of: dict[Any, str] = {}
-        dont_know = None
-        for label, level in labels.items():
-            if level is None:
-                dont_know = dont_know or str(label)
-            elif level not in label_of:
-                label_of[level] = str(label)
-        missing = [lv for lv in levels if lv not in label_of]
-        if missing or dont_know is None:
-            raise InputError(codebook.path, f"scale {var.scale!r} lacks a raw label",
-                             found=missing or "no label mapped to null",
-                             expected="a label for every level and one for 'don't know'")
+        levels = scale_levels(harmonised, var.scale)
+        label_of, dont_know = invert_labels(codebook, var.scale)
+        check_labels(codebook, var.scale, levels, label_of, dont_know)
         group = next((g for prefix, g in groups.items() if variable.startswith(prefix)), "")
         if not group:
             group = {"professionalism": "professionalism", "handling": "handling",
@@ -281,7 +347,7 @@ def resolve_indicator(indicator: Indicator, harmonised: Harmonised) -> tuple[str
     if derived is None:
         raise InputError("indicators", f"indicator {indicator.id!r} uses unknown variable",
                          found=indicator.variable)
-    source_levels = _levels(harmonised, harmonised.variables[derived.source].scale)
+    source_levels = scale_levels(harmonised, harmonised.variables[derived.source].scale)
     true_levels = frozenset(derived.true_levels)
     if tuple(indicator.values) == (True,):
         return derived.source, true_levels
@@ -291,9 +357,11 @@ def resolve_indicator(indicator: Indicator, harmonised: Harmonised) -> tuple[str
                      "[true] or [false]", found=indicator.values)
 
 
-def _followed_figures(published: dict[str, Any], indicators: dict[str, Indicator],
-                      harmonised: Harmonised, items: Mapping[str, ItemSpec],
-                      published_path: Path) -> list[FigureTarget]:
+def followed_figures(published: dict[str, Any], indicators: dict[str, Indicator],
+                     harmonised: Harmonised, items: Collection[str], strata: Collection[str],
+                     published_path: Path) -> list[FigureTarget]:
+    """The published figures marked `follow`, as targets on the items they count; a figure's
+    segment must be one of the generator's `strata` or "all"."""
     figures: list[FigureTarget] = []
     for fig in published["figures"]:
         if not fig.get("follow"):
@@ -306,9 +374,9 @@ def _followed_figures(published: dict[str, Any], indicators: dict[str, Indicator
         if item not in items:
             raise InputError(str(published_path), f"figure {fig['id']!r} needs item {item!r}, "
                              "which the codebook does not map")
-        if fig["segment"] not in (*SEGMENTS, "all"):
+        if fig["segment"] not in (*strata, "all"):
             raise InputError(str(published_path), f"figure {fig['id']!r} has an unknown segment",
-                             found=fig["segment"])
+                             found=fig["segment"], expected=f"one of {[*strata, 'all']}")
         figures.append(FigureTarget(fig["id"], fig["indicator"], fig["segment"], float(fig["value"]),
                                     item, categories))
     return figures
@@ -330,11 +398,8 @@ def _validate_params(ctx: Context) -> None:
     provenance_value(p["employees"]["small"]["exactly_50"], path, "employees.small.exactly_50")
     require_provenance(p["copula"].get("min_employees", {"assumption": "none"}), path,
                        "copula.min_employees")
-    for key in ("duplicate_submissions", "test_responses", "excluded_partials", "retained_partials",
-                "dont_know"):
-        if key not in p["defects"]:
-            raise InputError(path, f"defects.{key} missing")
-        require_provenance(p["defects"][key], path, f"defects.{key}")
+    require_defects(p["defects"], path, ("duplicate_submissions", "test_responses",
+                                          "excluded_partials", "retained_partials", "dont_know"))
     if "speeders" in p["defects"]:
         require_provenance(p["defects"]["speeders"], path, "defects.speeders")
     targets = p["targets"]
@@ -351,13 +416,7 @@ def _validate_params(ctx: Context) -> None:
             seg_block = block.get(seg)
             if not isinstance(seg_block, Mapping) or "pct" not in seg_block:
                 raise InputError(path, f"{where} missing or without `pct`")
-            pct = seg_block["pct"]
-            if set(pct) != set(spec.levels):
-                raise InputError(path, f"{where}.pct must name exactly the scale's levels",
-                                 found=sorted(map(str, pct)), expected=str(list(spec.levels)))
-            if any(float(v) < 0 for v in pct.values()) or abs(sum(map(float, pct.values())) - 100) > 1e-6:
-                raise InputError(path, f"{where}.pct must be non-negative and sum to 100",
-                                 found=sum(map(float, pct.values())))
+            check_pct(seg_block["pct"], spec.levels, path, f"{where}.pct")
             provenance = {**shared, **(seg_block.get("provenance") or {})}
             covered: set[str] = set()
             for key, entry in provenance.items():
@@ -415,13 +474,17 @@ def target_counts(ctx: Context, item: str, na_min: Mapping[str, int]) -> dict[st
     """Assumed counts: item non-response among those who reached the item, then the shares."""
     block = ctx.params["targets"][item]
     na_pct = float(ctx.params["item_nonresponse"][block["nonresponse"]]["value"])
-    out: dict[str, dict[Any, float]] = {}
-    for seg in SEGMENTS:
-        n, forced = ctx.sizes[seg], na_min[seg]
-        na = forced + na_pct / 100 * (n - forced)
-        pct = block[seg]["pct"]
-        out[seg] = {lv: (n - na) * float(pct[lv]) / 100 for lv in ctx.item[item].levels}
-        out[seg][NA] = na
+    return {seg: answer_targets(ctx.sizes[seg], na_min[seg], na_pct, block[seg]["pct"],
+                                ctx.item[item].levels) for seg in SEGMENTS}
+
+
+def answer_targets(n: int, na_forced: int, na_pct: float, pct: Mapping[Any, Any],
+                   levels: Sequence[Any]) -> dict[Any, float]:
+    """Assumed counts in one stratum of `n`: item non-response `na_pct`% among those who reached
+    the item (beyond the `na_forced` break-offs and routed-away), the rest shared by `pct`."""
+    na = na_forced + na_pct / 100 * (n - na_forced)
+    out: dict[Any, float] = {lv: (n - na) * float(pct[lv]) / 100 for lv in levels}
+    out[NA] = na
     return out
 
 
@@ -616,44 +679,61 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
 
 
-def _cvr(rng: np.random.Generator, used: set[str]) -> str:
-    """An 8-digit CVR number passing the modulus-11 check (weights 2,7,6,5,4,3,2,1)."""
-    weights = (2, 7, 6, 5, 4, 3, 2)
+def mod11_check_digit(digits: Sequence[int], weights: Sequence[int]) -> int:
+    """The check digit making sum(weight * digit) + check divisible by 11 (10: no valid number)."""
+    return (-sum(w * d for w, d in zip(weights, digits))) % 11
+
+
+def mod11_number(rng: np.random.Generator, used: set[str], weights: Sequence[int],
+                 first_digit: tuple[int, int]) -> str:
+    """A new number (added to `used`) of len(weights) digits, the first drawn from
+    [first_digit[0], first_digit[1]), then a modulus-11 check digit on `weights`."""
     while True:
-        digits = [int(rng.integers(1, 5))] + [int(d) for d in rng.integers(0, 10, size=6)]
-        check = (-sum(w * d for w, d in zip(weights, digits))) % 11
+        digits = [int(rng.integers(*first_digit))]
+        digits += [int(d) for d in rng.integers(0, 10, size=len(weights) - 1)]
+        check = mod11_check_digit(digits, weights)
         if check == 10:
             continue
-        cvr = "".join(map(str, digits)) + str(check)
-        if cvr not in used:
-            used.add(cvr)
-            return cvr
+        number = "".join(map(str, digits)) + str(check)
+        if number not in used:
+            used.add(number)
+            return number
+
+
+def _cvr(rng: np.random.Generator, used: set[str]) -> str:
+    """An 8-digit CVR number passing the modulus-11 check (weights 2,7,6,5,4,3,2,1)."""
+    return mod11_number(rng, used, (2, 7, 6, 5, 4, 3, 2), (1, 5))
+
+
+def pick(pool: Sequence[Any], rng: np.random.Generator) -> str:
+    """One entry of `pool`, uniformly."""
+    return str(pool[int(rng.integers(len(pool)))])
+
+
+def draw_firm_name(ids: Mapping[str, Any], forms: Sequence[str], rng: np.random.Generator,
+                   used_names: set[str]) -> tuple[str, str]:
+    """A new invented firm name (added to `used_names`) from the `identities` pools, ending in
+    one of the legal `forms`: (name, its base without the form)."""
+    for _attempt in range(1000):
+        surname, second = pick(ids["surnames"], rng), pick(ids["surnames"], rng)
+        if second == surname:
+            continue
+        base = pick(ids["patterns"], rng).format(
+            s=surname, s2=second, t=pick(ids["trades"], rng), w=pick(ids["words"], rng),
+            town=pick(ids["towns"], rng), form="").strip()
+        name = f"{base} {pick(forms, rng)}"
+        if name not in used_names:
+            used_names.add(name)
+            return name, base
+    raise RuntimeError("could not draw a unique firm name")  # pragma: no cover - the pools give tens of thousands
 
 
 def make_identity(segment: str, ctx: Context, rng: np.random.Generator,
                   used_names: set[str], used_cvr: set[str]) -> dict[str, str]:
     ids = ctx.params["identities"]
-
-    def pick(pool: Sequence[str]) -> str:
-        return str(pool[int(rng.integers(len(pool)))])
-
-    for _attempt in range(1000):
-        surname, second = pick(ids["surnames"]), pick(ids["surnames"])
-        if second == surname:
-            continue
-        base = pick(ids["patterns"]).format(
-            s=surname, s2=second, t=pick(ids["trades"]), w=pick(ids["words"]),
-            town=pick(ids["towns"]), form="").strip()
-        name = f"{base} {pick(ids['forms'][segment])}"
-        if name not in used_names:
-            used_names.add(name)
-            break
-    else:  # pragma: no cover - the pools give tens of thousands of names
-        raise RuntimeError("could not draw a unique firm name")
-    mailbox = pick(ids["mailbox"]).format(first=slug(pick(ids["first_names"])))
-    comment = ""
-    if rng.random() < float(ids["comment_share"]):
-        comment = pick(ids["comments"])
+    name, base = draw_firm_name(ids, ids["forms"][segment], rng, used_names)
+    mailbox = pick(ids["mailbox"], rng).format(first=slug(pick(ids["first_names"], rng)))
+    comment = pick(ids["comments"], rng) if rng.random() < float(ids["comment_share"]) else ""
     return {"firm": name, "email": f"{mailbox}@{slug(base)}.dk", "cvr": _cvr(rng, used_cvr),
             "comment": comment}
 
@@ -698,41 +778,64 @@ def draw_duration(kind: str, ctx: Any, rng: np.random.Generator) -> timedelta:
 # --------------------------------------------------------------------------------------------
 
 
-def item_loadings(ctx: Context) -> dict[str, dict[str, float]]:
-    """Loadings per item; the factor 'platform' is resolved to the item's own platform factor."""
-    raw = ctx.params["copula"]["loadings"]
+def copula_loadings(raw: Mapping[str, Mapping[str, Any]], dimensions: Mapping[str, Mapping[str, str]],
+                    needed: Iterable[str], source: str) -> dict[str, dict[str, float]]:
+    """Loadings per item from `copula.loadings` (templates expanded over `dimensions`, in that
+    order, which is the order of the items' own noise draws); the factor 'platform' is resolved
+    to the item's own platform factor. Every `needed` item must have loadings."""
     out: dict[str, dict[str, float]] = {}
     for template, loads in raw.items():
-        for name, (platform, _label) in expand_platforms(template, ctx.platforms).items():
+        for name, assignment in expand_template(template, dimensions, source).items():
+            platform = assignment.get("platform", ("", ""))[0]
             resolved = {(f"platform:{platform}" if f == "platform" else f): float(v)
                         for f, v in loads.items()}
             if sum(v * v for v in resolved.values()) > 1:
-                raise InputError(ctx.params_path, f"copula.loadings.{template}: squared loadings "
+                raise InputError(source, f"copula.loadings.{template}: squared loadings "
                                  "sum above 1", found=loads)
             out[name] = resolved
-    missing = [spec.name for spec in ctx.items if spec.name not in out]
+    missing = [name for name in needed if name not in out]
     if missing:
-        raise InputError(ctx.params_path, "copula.loadings lacks items", found=missing)
+        raise InputError(source, "copula.loadings lacks items", found=missing)
     return out
+
+
+def item_loadings(ctx: Context) -> dict[str, dict[str, float]]:
+    """Loadings per item; the factor 'platform' is resolved to the item's own platform factor."""
+    return copula_loadings(ctx.params["copula"]["loadings"], ctx.dimensions,
+                           [spec.name for spec in ctx.items], ctx.params_path)
+
+
+def standardise_within(values: np.ndarray, strata: np.ndarray, groups: Iterable[Any]) -> np.ndarray:
+    """`values` standardised within each of the strata `groups` (0 outside them): strata differ
+    by their allocation, not by their scores."""
+    z = np.zeros(len(values))
+    for group in groups:
+        mask = strata == group
+        sd = values[mask].std()
+        z[mask] = (values[mask] - values[mask].mean()) / (sd if sd > 0 else 1.0)
+    return z
+
+
+def copula_factors(z_size: np.ndarray, r: float, size_factor: str, platforms: Iterable[str],
+                   rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The respondents' latent standard-normal factors: engagement; `size_factor`, correlated
+    `r` with the standardised firm size `z_size`; one per platform (`platform:<key>`)."""
+    n = len(z_size)
+    factors: dict[str, np.ndarray] = {
+        "engagement": rng.standard_normal(n),
+        size_factor: r * z_size + math.sqrt(1 - r * r) * rng.standard_normal(n),
+    }
+    for platform in platforms:
+        factors[f"platform:{platform}"] = rng.standard_normal(n)
+    return factors
 
 
 def latent_scores(ctx: Context, segments: np.ndarray, employees: np.ndarray,
                   rng: np.random.Generator) -> dict[str, np.ndarray]:
-    n = len(segments)
-    log_emp = np.log(employees.astype(float))
-    z_emp = np.zeros(n)
-    for seg in SEGMENTS:  # standardised within segment: segments differ by allocation, not by score
-        mask = segments == seg
-        sd = log_emp[mask].std()
-        z_emp[mask] = (log_emp[mask] - log_emp[mask].mean()) / (sd if sd > 0 else 1.0)
+    z_emp = standardise_within(np.log(employees.astype(float)), segments, SEGMENTS)
     r = float(provenance_value(ctx.params["copula"]["capacity_from_employees"], ctx.params_path,
                                "copula.capacity_from_employees"))
-    factors: dict[str, np.ndarray] = {
-        "engagement": rng.standard_normal(n),
-        "capacity": r * z_emp + math.sqrt(1 - r * r) * rng.standard_normal(n),
-    }
-    for platform in ctx.platforms:
-        factors[f"platform:{platform}"] = rng.standard_normal(n)
+    factors = copula_factors(z_emp, r, "capacity", ctx.platforms, rng)
     return item_scores(item_loadings(ctx), factors, rng, ctx.params_path)
 
 
@@ -818,13 +921,15 @@ def assign_item(name: str, order: Sequence[Any], counts: Mapping[str, Mapping[An
 
 
 @dataclass
-class SynthResult:
+class GeneratedExport:
+    """A generated export in memory (each wave's SynthResult extends it)."""
+
     seed: int
-    context: Context
+    context: Any
     allocation: Allocation
-    frame: pd.DataFrame  # every row: role, ids, segment, employees, harmonised items (None = NA)
-    export: pd.DataFrame  # the raw export, strings, in file order
-    csv_bytes: bytes
+    frame: pd.DataFrame  # every row: role, status, ids, stratum, items (None = NA), dk flags
+    export: pd.DataFrame  # the export's table, in file order
+    data: bytes  # the file's bytes
     defects: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -833,13 +938,27 @@ class SynthResult:
 
     @property
     def sha256(self) -> str:
-        return hashlib.sha256(self.csv_bytes).hexdigest()
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class SynthResult(GeneratedExport):
+    context: Context
+    # frame: role, ids, segment, employees, harmonised items; export: the raw export, strings
+
+    @property
+    def csv_bytes(self) -> bytes:
+        return self.data
+
+
+def draw_level(levels: Sequence[Any], pct: Mapping[Any, Any], rng: np.random.Generator) -> Any:
+    """One of `levels`, drawn with the shares (%) `pct` (for defect rows, which no figure counts)."""
+    p = np.asarray([float(pct[lv]) for lv in levels]) / 100
+    return levels[int(rng.choice(len(levels), p=p / p.sum()))]
 
 
 def _draw_answer(spec: ItemSpec, segment: str, ctx: Context, rng: np.random.Generator) -> Any:
-    pct = ctx.params["targets"][spec.name][segment]["pct"]
-    p = np.asarray([float(pct[lv]) for lv in spec.levels]) / 100
-    return spec.levels[int(rng.choice(len(spec.levels), p=p / p.sum()))]
+    return draw_level(spec.levels, ctx.params["targets"][spec.name][segment]["pct"], rng)
 
 
 def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
@@ -894,30 +1013,7 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
 
     # --- defects: duplicate, test response, partials that broke off after page 1 ----------------
     rng_def = named_rng(seed, "defects")
-    window_end = parse_time(p["timing"]["window_end"])
-    dup = defects["duplicate_submissions"]
-    latest = parse_time(dup["latest_original_finish"])
-    for _ in range(int(dup["value"])):
-        pool = [r for r in rows if r["role"] == ROLE_RETAINED and r["status"] == "complete"
-                and r["finished"] <= latest and not r.get("duplicated")]
-        original = pool[int(rng_def.integers(len(pool)))]
-        original["duplicated"] = True
-        copy = {k: v for k, v in original.items() if k != "duplicated"}
-        copy["role"] = ROLE_DUPLICATE
-        lo_days, hi_days = dup["days_later"]
-        start = original["finished"] + timedelta(days=int(rng_def.integers(lo_days, hi_days + 1)),
-                                                 minutes=int(rng_def.integers(0, 600)))
-        finish = start + draw_duration("complete", ctx, rng_def)
-        if finish > window_end:
-            start = original["finished"] + timedelta(hours=2)
-            finish = start + draw_duration("complete", ctx, rng_def)
-        copy["started"], copy["finished"] = start, finish
-        answered = [s for s in ctx.items if copy[s.name] is not NA]
-        lo_c, hi_c = dup["changed_items"]
-        for k in rng_def.choice(len(answered), size=int(rng_def.integers(lo_c, hi_c + 1)), replace=False):
-            spec = answered[int(k)]
-            copy[spec.name] = changed_answer(spec, copy[spec.name], rng_def)
-        rows.append(copy)
+    add_duplicate_submissions(rows, ctx, rng_def, ctx.items)
 
     test = defects["test_responses"]
     for _ in range(int(test["value"])):
@@ -965,18 +1061,7 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
             rows.append(row)
 
     # --- response ids in start order, then a shuffled file order ----------------------------
-    t = p["timing"]
-    by_start = sorted(range(len(rows)), key=lambda i: (rows[i]["started"], i))
-    rng_ids = named_rng(seed, "response_ids")
-    next_id = int(t["first_response_id"])
-    gap_lo, gap_hi = t["response_id_gap"]
-    for i in by_start:
-        rows[i]["response_id"] = str(next_id)
-        next_id += int(rng_ids.integers(gap_lo, gap_hi + 1))
-    order = named_rng(seed, "row_order").permutation(len(rows))
-    rows = [rows[i] for i in order]
-    for row in rows:
-        row.pop("duplicated", None)
+    rows = number_and_shuffle(rows, p["timing"], seed)
 
     # object dtype keeps None as the NA of every item (pandas would turn it into NaN in str columns)
     frame = pd.DataFrame(rows, dtype=object)
@@ -984,31 +1069,89 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     csv_bytes = to_csv_bytes(export)
     item_columns = [s.column for s in ctx.items]
     answered = (export[item_columns] != "").sum(axis=1).to_numpy()
-    role, status = frame["role"].to_numpy(), frame["status"].to_numpy()
-    retained_partial = (role == ROLE_RETAINED) & (status == "partial")
+    role = frame["role"].to_numpy()
     defect_counts = {
-        "rows": len(frame),
-        "retained": int((frame["role"] == ROLE_RETAINED).sum()),
-        "duplicate": int((frame["role"] == ROLE_DUPLICATE).sum()),
-        "test": int((frame["role"] == ROLE_TEST).sum()),
-        "excluded_partial": int((frame["role"] == ROLE_EXCLUDED_PARTIAL).sum()),
-        "speeder": int((frame["role"] == ROLE_SPEEDER).sum()),
-        "retained_partial": int(retained_partial.sum()),
-        "employees_50": int(((frame["role"] == ROLE_RETAINED) & (frame["employees"] == 50)).sum()),
+        **row_counts(role, frame["status"].to_numpy(), answered, len(ctx.items)),
+        "speeder": int((role == ROLE_SPEEDER).sum()),
+        "employees_50": int(((role == ROLE_RETAINED) & (frame["employees"] == 50)).sum()),
     }
     retained_cells = export.loc[role == ROLE_RETAINED, item_columns]
     defect_counts["dont_know_cells"] = int(sum(
         (retained_cells[s.column] == s.dont_know_label).sum() for s in ctx.items))
     defect_counts["empty_cells"] = int((retained_cells == "").to_numpy().sum())
-    defect_counts["items"] = len(ctx.items)
-    defect_counts["excluded_partial_max_answered"] = int(answered[role == ROLE_EXCLUDED_PARTIAL].max(initial=0))
-    defect_counts["retained_partial_min_answered"] = int(answered[retained_partial].min(initial=len(ctx.items)))
     comments = frame.loc[role != ROLE_TEST, "comment"]
     defect_counts["comments"] = int((comments != "").sum())
     defect_counts["comments_with_semicolon"] = int(comments.str.contains(";", regex=False).sum())
     result = SynthResult(seed, ctx, alloc, frame, export, csv_bytes, defect_counts)
     verify(result)
     return result
+
+
+def add_duplicate_submissions(rows: list[dict[str, Any]], ctx: Any, rng: np.random.Generator,
+                              changeable: Sequence[ItemSpec]) -> None:
+    """Append the `defects.duplicate_submissions` second submissions: copies of retained
+    complete responses finished by `latest_original_finish`, started `days_later` (or two hours
+    later, if that would pass the survey's close), with `changed_items` of their answered
+    `changeable` items changed a little. Marks each original with `duplicated` (popped by
+    `number_and_shuffle`)."""
+    dup = ctx.params["defects"]["duplicate_submissions"]
+    window_end = parse_time(ctx.params["timing"]["window_end"])
+    latest = parse_time(dup["latest_original_finish"])
+    for _ in range(int(dup["value"])):
+        pool = [r for r in rows if r["role"] == ROLE_RETAINED and r["status"] == "complete"
+                and r["finished"] <= latest and not r.get("duplicated")]
+        original = pool[int(rng.integers(len(pool)))]
+        original["duplicated"] = True
+        copy = {k: v for k, v in original.items() if k != "duplicated"}
+        copy["role"] = ROLE_DUPLICATE
+        lo_days, hi_days = dup["days_later"]
+        start = original["finished"] + timedelta(days=int(rng.integers(lo_days, hi_days + 1)),
+                                                 minutes=int(rng.integers(0, 600)))
+        finish = start + draw_duration("complete", ctx, rng)
+        if finish > window_end:
+            start = original["finished"] + timedelta(hours=2)
+            finish = start + draw_duration("complete", ctx, rng)
+        copy["started"], copy["finished"] = start, finish
+        answered = [s for s in changeable if copy[s.name] is not NA]
+        lo_c, hi_c = dup["changed_items"]
+        for k in rng.choice(len(answered), size=int(rng.integers(lo_c, hi_c + 1)), replace=False):
+            spec = answered[int(k)]
+            copy[spec.name] = changed_answer(spec, copy[spec.name], rng)
+        rows.append(copy)
+
+
+def number_and_shuffle(rows: list[dict[str, Any]], timing: Mapping[str, Any],
+                       seed: int) -> list[dict[str, Any]]:
+    """Response ids increasing with the start time (from `first_response_id`, gaps drawn from
+    `response_id_gap`), then the rows in a shuffled file order."""
+    by_start = sorted(range(len(rows)), key=lambda i: (rows[i]["started"], i))
+    rng_ids = named_rng(seed, "response_ids")
+    next_id = int(timing["first_response_id"])
+    gap_lo, gap_hi = timing["response_id_gap"]
+    for i in by_start:
+        rows[i]["response_id"] = str(next_id)
+        next_id += int(rng_ids.integers(gap_lo, gap_hi + 1))
+    order = named_rng(seed, "row_order").permutation(len(rows))
+    shuffled = [rows[i] for i in order]
+    for row in shuffled:
+        row.pop("duplicated", None)
+    return shuffled
+
+
+def row_counts(role: np.ndarray, status: np.ndarray, answered: np.ndarray, items: int) -> dict[str, int]:
+    """What every export's README and summary report: rows and items, rows per role, retained
+    partials, and how many items the partials answered (`answered`: per row)."""
+    retained_partial = (role == ROLE_RETAINED) & (status == "partial")
+    return {
+        "rows": len(role), "items": items,
+        "retained": int((role == ROLE_RETAINED).sum()),
+        "duplicate": int((role == ROLE_DUPLICATE).sum()),
+        "test": int((role == ROLE_TEST).sum()),
+        "excluded_partial": int((role == ROLE_EXCLUDED_PARTIAL).sum()),
+        "retained_partial": int(retained_partial.sum()),
+        "excluded_partial_max_answered": int(answered[role == ROLE_EXCLUDED_PARTIAL].max(initial=0)),
+        "retained_partial_min_answered": int(answered[retained_partial].min(initial=items)),
+    }
 
 
 def changed_answer(spec: ItemSpec, value: Any, rng: np.random.Generator) -> Any:
@@ -1064,22 +1207,30 @@ def to_csv_bytes(export: pd.DataFrame) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 
-def _share(frame: pd.DataFrame, item: str, categories: frozenset[Any], segment: str) -> tuple[int, int]:
-    rows = frame if segment == "all" else frame[frame["segment"] == segment]
-    answered = [v for v in rows[item] if v is not NA and not (isinstance(v, float) and math.isnan(v))]
+def answered_values(values: Iterable[Any]) -> list[Any]:
+    """The answers among `values` (NA and NaN left out)."""
+    return [v for v in values if v is not NA and not (isinstance(v, float) and math.isnan(v))]
+
+
+def stratum_share(frame: pd.DataFrame, item: str, categories: Collection[Any], stratum: str = "all",
+                  column: str = "segment") -> tuple[int, int]:
+    """(hits, answered) of `item` among `frame`'s rows whose `column` is `stratum` (or all)."""
+    rows = frame if stratum == "all" else frame[frame[column] == stratum]
+    answered = answered_values(rows[item])
     return sum(1 for v in answered if v in categories), len(answered)
 
 
-def verify_figures(result: SynthResult, include_unfollowed: bool = False) -> pd.DataFrame:
+def recompute_figures(inputs: WaveInputs, retained: pd.DataFrame, column: str,
+                      include_unfollowed: bool = False) -> pd.DataFrame:
     """Every followed published figure (optionally also the unfollowed ones) recomputed on the
-    retained respondents: figure_id, published, recomputed, ok (within 0.5 pp)."""
-    ctx, retained = result.context, result.retained
+    `retained` respondents, a figure's segment read in their `column`: figure_id, indicator,
+    segment, follow, published, recomputed, k, n, ok (within 0.5 pp)."""
     out = []
-    for fig in ctx.published["figures"]:
+    for fig in inputs.published["figures"]:
         if not fig.get("follow") and not include_unfollowed:
             continue
-        item, categories = resolve_indicator(ctx.indicators[fig["indicator"]], ctx.harmonised)
-        k, n = _share(retained, item, categories, fig["segment"])
+        item, categories = resolve_indicator(inputs.indicators[fig["indicator"]], inputs.harmonised)
+        k, n = stratum_share(retained, item, categories, fig["segment"], column)
         recomputed = 100 * k / n if n else float("nan")
         out.append({"figure_id": fig["id"], "indicator": fig["indicator"], "segment": fig["segment"],
                     "follow": bool(fig.get("follow")), "published": float(fig["value"]),
@@ -1088,12 +1239,49 @@ def verify_figures(result: SynthResult, include_unfollowed: bool = False) -> pd.
     return pd.DataFrame(out)
 
 
+def verify_figures(result: SynthResult, include_unfollowed: bool = False) -> pd.DataFrame:
+    """Every followed published figure (optionally also the unfollowed ones) recomputed on the
+    retained respondents: figure_id, published, recomputed, ok (within 0.5 pp)."""
+    return recompute_figures(result.context, result.retained, "segment", include_unfollowed)
+
+
+def figure_problems(figures: pd.DataFrame) -> list[str]:
+    """The figures of a `recompute_figures` table that miss, one line each."""
+    return [f"figure {row.figure_id}: published {row.published:g}, recomputed {row.recomputed:.2f}"
+            for row in figures[~figures["ok"]].itertuples()]
+
+
+def raise_problems(problems: Sequence[str]) -> None:
+    """Raise VerificationError listing every failed self-check, if any failed."""
+    if problems:
+        raise VerificationError("synthetic export fails its self-checks:\n  " + "\n  ".join(problems))
+
+
+def count_problems(strata: pd.Series, expected: Mapping[str, int], what: str) -> list[str]:
+    """Retained respondents per stratum (`strata`: their stratum each) that differ from `expected`."""
+    counts = strata.value_counts().to_dict()
+    return [f"{what} {stratum}: {counts.get(stratum, 0)} retained, expected {n}"
+            for stratum, n in expected.items() if counts.get(stratum, 0) != n]
+
+
+def marker_problems(response_id: str, role: str, firm: Any, texts: Iterable[Any],
+                         markers: Sequence[str]) -> list[str]:
+    """The clean stage's test-response rule (a firm named 'test', or a casefolded marker in any
+    of `texts`) must catch the test row and nothing else."""
+    text = " ".join(str(t) for t in texts).casefold()
+    marked = any(m in text for m in markers) or str(firm).strip().casefold() == "test"
+    if marked == (role == ROLE_TEST):
+        return []
+    return [f"row {response_id}: test marker on a {role} row" if marked
+            else f"row {response_id}: test row without a marker"]
+
+
 def _platform_shares(result: SynthResult, measure: str, segment: str) -> dict[str, float]:
     shares = {}
     for platform in result.context.platforms:
         indicator = result.context.indicators[f"{measure}_{platform}"]
         item, cats = resolve_indicator(indicator, result.context.harmonised)
-        k, n = _share(result.retained, item, cats, segment)
+        k, n = stratum_share(result.retained, item, cats, segment)
         shares[platform] = 100 * k / n
     return shares
 
@@ -1195,12 +1383,8 @@ def _norm(label: Any) -> str:
 
 def _structure_problems(result: SynthResult) -> list[str]:
     """Segment counts, defects, employee texts, identifiers, timestamps, and the read-back."""
-    ctx, frame, problems = result.context, result.frame, []
-    retained = result.retained
-    counts = retained["segment"].value_counts().to_dict()
-    for seg in SEGMENTS:
-        if counts.get(seg, 0) != ctx.sizes[seg]:
-            problems.append(f"segment {seg}: {counts.get(seg, 0)} retained, expected {ctx.sizes[seg]}")
+    ctx, frame = result.context, result.frame
+    problems = count_problems(result.retained["segment"], ctx.sizes, "segment")
     if not frame["response_id"].is_unique:
         problems.append("Respons-ID not unique")
     # Employee texts: every number in the text lies in the firm's segment, whatever the parser reads.
@@ -1216,11 +1400,8 @@ def _structure_problems(result: SynthResult) -> list[str]:
     back = read_back(result)
     total = len(ctx.items)
     for row, back_row in zip(frame.itertuples(), back.itertuples()):
-        fields = " ".join(str(getattr(row, k)) for k in ("firm", "email", "comment")).casefold()
-        marked = any(m in fields for m in markers) or str(row.firm).strip().casefold() == "test"
-        if marked != (row.role == ROLE_TEST):
-            problems.append(f"row {row.response_id}: test marker on a {row.role} row" if marked
-                            else f"row {row.response_id}: test row without a marker")
+        problems += marker_problems(row.response_id, row.role, row.firm,
+                                         (row.firm, row.email, row.comment), markers)
         share = back_row.items_answered / total
         if row.role == ROLE_EXCLUDED_PARTIAL and not (row.status == "partial" and share < threshold):
             problems.append(f"row {row.response_id}: excluded partial answers {share:.0%}")
@@ -1247,18 +1428,14 @@ def _structure_problems(result: SynthResult) -> list[str]:
 
 def verify(result: SynthResult) -> None:
     """Raise VerificationError listing every failed self-check."""
-    problems = _structure_problems(result)
-    figures = verify_figures(result)
-    for row in figures[~figures["ok"]].itertuples():
-        problems.append(f"figure {row.figure_id}: published {row.published:g}, recomputed {row.recomputed:.2f}")
+    problems = _structure_problems(result) + figure_problems(verify_figures(result))
     for table, key in ((rank_claim_checks(result), "claim_id"), (qualitative_checks(result), "check")):
         for row in table[~table["ok"]].to_dict("records"):
             problems.append(f"{row[key]}: {row}")
     rho = spearman_linkedin(result)
     if not rho > 0.3:
         problems.append(f"Spearman(post_linkedin, important_linkedin_likert) = {rho:.2f}, expected > 0.3")
-    if problems:
-        raise VerificationError("synthetic export fails its self-checks:\n  " + "\n  ".join(problems))
+    raise_problems(problems)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1385,18 +1562,7 @@ def readme_text(result: SynthResult, command: str, csv_name: str) -> str:
     lines += [
         "- Segment boundaries: the Metode section's 1-10 / 11-50 / 51+ (the only place with counts).",
         "",
-        "## Checksum and regeneration",
-        "",
-        f"sha256 (`{csv_name}`): `{result.sha256}`",
-        "",
-        f"Regenerate byte-identically from the repository root (seed {result.seed}"
-        + (", the default of the parameters file" if result.seed == int(ctx.params["seed"]["value"]) else "")
-        + "):",
-        "",
-        "```sh",
-        command,
-        "```",
-        "",
+        *regeneration_lines(result, command, csv_name),
         f"Generated with numpy {np.__version__}, scipy {scipy.__version__}, pandas {pd.__version__}. "
         "A different seed gives another, equally valid reconstruction: the counts per segment and "
         "answer are the same, which firm gives which answer is not. `tests/unit/test_synth.py` "
@@ -1406,12 +1572,58 @@ def readme_text(result: SynthResult, command: str, csv_name: str) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(result: SynthResult, out: str | Path, readme: str | Path | None, command: str) -> None:
+def regeneration_lines(result: GeneratedExport, command: str, file_name: str) -> list[str]:
+    """The data README's section with the file's checksum and the command that regenerates it."""
+    default = result.seed == int(result.context.params["seed"]["value"])
+    return [
+        "## Checksum and regeneration",
+        "",
+        f"sha256 (`{file_name}`): `{result.sha256}`",
+        "",
+        f"Regenerate byte-identically from the repository root (seed {result.seed}"
+        + (", the default of the parameters file" if default else "") + "):",
+        "",
+        "```sh",
+        command,
+        "```",
+        "",
+    ]
+
+
+def write_outputs(result: GeneratedExport, out: str | Path, readme: str | Path | None, command: str,
+                  render: Callable[[Any, str, str], str]) -> None:
+    """Write the export to `out` and, unless `readme` is None, its README rendered by `render`
+    (the generator's `readme_text(result, command, file name)`)."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(result.csv_bytes)
+    out.write_bytes(result.data)
     if readme is not None:
-        Path(readme).write_text(readme_text(result, command, out.name), encoding="utf-8")
+        Path(readme).write_text(render(result, command, out.name), encoding="utf-8")
+
+
+def run_generator(args: argparse.Namespace, generator: Any) -> int:
+    """The CLI for one generator module (its DEFAULT_OUT, generate, readme_text, summary_lines):
+    generate, write the export and its README, print the summary."""
+    out = args.out or generator.DEFAULT_OUT
+    try:
+        result = generator.generate(args.params, args.seed)
+    except (InputError, VerificationError) as exc:
+        print(f"smesocial-generate: {exc}", file=sys.stderr)
+        return 1
+    command = f".venv/bin/python -m smesocial.synth --params {args.params} --out {out}"
+    if args.seed is not None:
+        command += f" --seed {args.seed}"
+    readme = None if args.no_readme else (args.readme or Path(out).parent / "README.md")
+    write_outputs(result, out, readme, command, generator.readme_text)
+    for line in generator.summary_lines(result):
+        print(line)
+    print(f"wrote {out}" + (f" and {readme}" if readme else ""))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """The CLI of this module's wave (dk_2024)."""
+    return run_generator(args, sys.modules[__name__])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1432,23 +1644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"smesocial-generate: {exc}", file=sys.stderr)
         return 1
-    if generator is not None:
-        return int(generator.run(args))
-    args.out = args.out or DEFAULT_OUT
-    try:
-        result = generate(args.params, args.seed)
-    except (InputError, VerificationError) as exc:
-        print(f"smesocial-generate: {exc}", file=sys.stderr)
-        return 1
-    command = f".venv/bin/python -m smesocial.synth --params {args.params} --out {args.out}"
-    if args.seed is not None:
-        command += f" --seed {args.seed}"
-    readme = None if args.no_readme else (args.readme or Path(args.out).parent / "README.md")
-    write_outputs(result, args.out, readme, command)
-    for line in summary_lines(result):
-        print(line)
-    print(f"wrote {args.out}" + (f" and {readme}" if readme else ""))
-    return 0
+    return int((generator or sys.modules[__name__]).run(args))
 
 
 def _generator_module(params_path: str) -> Any:

@@ -8,11 +8,13 @@ use, plans) whose retained respondents reproduce those three figures, pooled ove
 and whose every other level is a stated assumption of config/synthetic/no_2010.yaml. Its
 results illustrate the pipeline; they are not findings.
 
-It reuses the Danish generator's machinery (smesocial.synth): the MILP count allocation
-(`allocate_item`, with the two samples as strata), the Gaussian-copula rank assignment
-(`item_scores`, `assign_item`), named random streams, timing and provenance checks. What is
-specific here: routing (frequency and purposes only for firms present on the platform),
-employee bands, Norwegian identities, and the .sav writer with a fixed creation stamp.
+It reuses the Danish generator's machinery (smesocial.synth): loading and checking the
+parameters, the MILP count allocation (`allocate_item`, with the two samples as strata), the
+Gaussian-copula rank assignment (`copula_factors`, `item_scores`, `assign_item`), named random
+streams, timing, identities, the duplicate submission, response ids, the figure checks and the
+CLI (`run_generator`). What is specific here: routing (frequency and purposes only for firms
+present on the platform), employee bands, Norwegian identities, and the .sav writer with a
+fixed creation stamp.
 
 Run it through the one CLI: `python -m smesocial.synth --params config/synthetic/no_2010.yaml`.
 """
@@ -20,13 +22,12 @@ Run it through the one CLI: `python -m smesocial.synth --params config/synthetic
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import re
 import sys
 import tempfile
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -40,13 +41,8 @@ from smesocial.codebook import normalise_label
 from smesocial.config import (
     Codebook,
     Harmonised,
-    Indicator,
     expand_template,
     fill_template,
-    load_codebook,
-    load_harmonised,
-    load_indicators,
-    load_yaml,
 )
 from smesocial.errors import InputError
 from smesocial.synth import (
@@ -56,24 +52,51 @@ from smesocial.synth import (
     ROLE_EXCLUDED_PARTIAL,
     ROLE_RETAINED,
     ROLE_TEST,
-    VERIFY_TOLERANCE_PP,
     Allocation,
     FigureTarget,
+    GeneratedExport,
     ItemSpec,
     VerificationError,
+    WaveInputs,
+    add_duplicate_submissions,
     allocate_item,
+    answer_targets,
     assign_item,
-    changed_answer,
+    check_labels,
+    check_pct,
     check_provenance_entry,
+    copula_factors,
+    copula_loadings,
+    count_problems,
     draw_duration,
+    draw_firm_name,
+    draw_level,
     draw_times,
+    figure_problems,
+    followed_figures,
+    invert_labels,
     item_scores,
+    load_wave_inputs,
+    marker_problems,
+    mod11_check_digit,
+    mod11_number,
     named_rng,
+    number_and_shuffle,
     parse_time,
+    pick,
     provenance_value,
+    questionnaire_pages,
+    raise_problems,
+    recompute_figures,
+    regeneration_lines,
+    require_defects,
     require_provenance,
-    resolve_indicator,
+    row_counts,
+    run_generator,
+    scale_levels,
     slug,
+    standardise_within,
+    stratum_share,
 )
 
 DEFAULT_PARAMS = "config/synthetic/no_2010.yaml"
@@ -86,6 +109,7 @@ GROUPS = ("sample", "personal_use", "presence", "frequency", "purposes", "future
 CHANGEABLE_GROUPS = ("personal_use", "frequency", "purposes", "future_plans")
 RARE_PURPOSES = ("customer_service", "product_testing")
 RARE_BELOW_PCT = 15.0
+ORGNR_WEIGHTS = (3, 2, 7, 6, 5, 4, 3, 2)  # Enhetsregisteret's modulus-11 weights
 SPSS_NAME = re.compile(r"^[A-Za-z@][A-Za-z0-9_.@#$]{0,63}$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # The .sav header (after "$FL2", the 60-byte product name, five 4-byte ints and an 8-byte
@@ -100,15 +124,7 @@ _STAMP_PATTERN = re.compile(rb"^\d\d [A-Z][a-z]{2} \d\d\d\d:\d\d:\d\d$")
 
 
 @dataclass
-class Context:
-    params_path: str
-    params: dict[str, Any]
-    root: Path
-    harmonised: Harmonised
-    indicators: dict[str, Indicator]
-    codebook: Codebook
-    published: dict[str, Any]
-    project_config: dict[str, Any]
+class Context(WaveInputs):
     platforms: dict[str, str]  # wave platforms (harmonised key -> questionnaire label), codebook order
     purposes: dict[str, str]  # wave purposes, likewise
     samples: dict[str, int]  # retained respondents per sample (the strata)
@@ -131,29 +147,12 @@ class Context:
 
 def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | None = None) -> Context:
     """Read and validate the parameters and every project file they name."""
-    root = Path(root) if root is not None else Path.cwd()
-    params_file = Path(params_path)
-    if not params_file.is_absolute():
-        params_file = root / params_file
-    path = str(params_path)
-    params = load_yaml(params_file)
-    if not isinstance(params, dict):
-        raise InputError(path, "not a mapping of parameters")
-    for key in ("seed", "inputs", "tolerance_pp", "samples", "employees", "questionnaire",
-                "presence", "frequency", "purposes", "personal_use", "future_plans",
-                "item_nonresponse", "copula", "defects", "timing", "identities", "export"):
-        if key not in params:
-            raise InputError(path, f"missing top-level key {key!r}")
-
-    def resolve(name: str) -> Path:
-        return root / params["inputs"][name]
-
-    harmonised = load_harmonised(resolve("harmonised"))
-    indicators = load_indicators(resolve("indicators"), harmonised.platforms, harmonised.purposes)
-    codebook = load_codebook(resolve("codebook"))
-    published = load_yaml(resolve("published"))
-    project_config = load_yaml(resolve("project_config"))
-
+    inputs = load_wave_inputs(params_path, root, (
+        "seed", "inputs", "tolerance_pp", "samples", "employees", "questionnaire", "presence",
+        "frequency", "purposes", "personal_use", "future_plans", "item_nonresponse", "copula",
+        "defects", "timing", "identities", "export"))
+    path, params, harmonised, codebook = (inputs.params_path, inputs.params, inputs.harmonised,
+                                          inputs.codebook)
     samples: dict[str, int] = {}
     for name, spec in params["samples"].items():
         require_provenance(spec, path, f"samples.{name}")
@@ -168,11 +167,12 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
     items, group, platform_of, purpose_of = _build_items(params, harmonised, codebook, platforms,
                                                          purposes, path)
     routing = _routing(params, {"platform": platforms, "purpose": purposes}, items, path)
-    figures = _followed_figures(published, indicators, harmonised, {i.name for i in items},
-                                samples, resolve("published"))
-    ctx = Context(path, params, root, harmonised, indicators, codebook, published, project_config,
-                  platforms, purposes, samples, [str(b) for b in params["employees"]["bands"]],
-                  items, figures, routing, group, platform_of, purpose_of)
+    figures = followed_figures(inputs.published, inputs.indicators, harmonised,
+                               {i.name for i in items}, samples, inputs.input_path("published"))
+    ctx = Context(**vars(inputs), platforms=platforms, purposes=purposes, samples=samples,
+                  bands=[str(b) for b in params["employees"]["bands"]], items=items,
+                  figures=figures, routing=routing, group=group, platform_of=platform_of,
+                  purpose_of=purpose_of)
     _validate_params(ctx)
     return ctx
 
@@ -193,11 +193,6 @@ def _wave_dimensions(harmonised: Harmonised, codebook: Codebook) -> tuple[dict[s
     return platforms, purposes
 
 
-def _levels(harmonised: Harmonised, scale_name: str) -> tuple[Any, ...]:
-    scale = harmonised.scales[scale_name]
-    return (False, True) if scale.type == "boolean" else scale.levels
-
-
 def _group(variable: str) -> str:
     for prefix, group in GROUP_OF_PREFIX:
         if variable.startswith(prefix):
@@ -212,38 +207,20 @@ def _build_items(params: dict[str, Any], harmonised: Harmonised, codebook: Codeb
                  platforms: dict[str, str], purposes: dict[str, str], path: str,
                  ) -> tuple[list[ItemSpec], dict[str, str], dict[str, str], dict[str, str]]:
     """Items in export column order, labels inverted from the codebook (so they cannot drift)."""
-    dims = {"platform": platforms, "purpose": purposes}
-    pages = [[name for template in page for name in expand_template(template, dims, path)]
-             for page in params["questionnaire"]["pages"]]
-    page_of = {name: i for i, page in enumerate(pages) for name in page}
-    order = [name for page in pages for name in page]
-    mapped = list(codebook.columns.values())
-    if mapped != order:
-        raise InputError(path, "questionnaire.pages do not list the codebook's mapped variables "
-                         "in its column order", found=order, expected=str(mapped))
+    page_of = questionnaire_pages(params, {"platform": platforms, "purpose": purposes}, codebook, path)
     items: list[ItemSpec] = []
     group: dict[str, str] = {}
     platform_of: dict[str, str] = {}
     purpose_of: dict[str, str] = {}
     for position, (column, variable) in enumerate(codebook.columns.items()):
         var = harmonised.variables[variable]
-        labels = codebook.labels.get(var.scale)
-        if labels is None:
-            raise InputError(codebook.path, f"no labels for scale {var.scale!r}")
-        label_of: dict[Any, str] = {}
-        dont_know = ""
-        for label, level in labels.items():
-            if level is None:
-                dont_know = dont_know or str(label)
-            elif level not in label_of:
-                label_of[level] = str(label)
-        levels = _levels(harmonised, var.scale)
+        label_of, dont_know = invert_labels(codebook, var.scale)
+        levels = scale_levels(harmonised, var.scale)
         g = _group(variable)
         if g == "sample":  # a hidden variable: only the samples this wave has, never unknown
             levels = tuple(lv for lv in levels if lv in label_of)
-        elif [lv for lv in levels if lv not in label_of] or not dont_know:
-            raise InputError(codebook.path, f"scale {var.scale!r} lacks a raw label",
-                             expected="a label for every level and one for 'don't know'")
+        else:
+            check_labels(codebook, var.scale, levels, label_of, dont_know)
         items.append(ItemSpec(variable, column, var.scale, harmonised.scales[var.scale].type,
                               levels, label_of, dont_know, g, position, page_of[variable]))
         group[variable], platform_of[variable], purpose_of[variable] = g, var.platform, var.purpose
@@ -266,30 +243,6 @@ def _routing(params: dict[str, Any], dims: Mapping[str, Mapping[str, str]], item
     return routing
 
 
-def _followed_figures(published: dict[str, Any], indicators: dict[str, Indicator],
-                      harmonised: Harmonised, items: set[str], samples: Mapping[str, int],
-                      published_path: Path) -> list[FigureTarget]:
-    figures: list[FigureTarget] = []
-    for fig in published["figures"]:
-        if not fig.get("follow"):
-            continue
-        indicator = indicators.get(fig["indicator"])
-        if indicator is None:
-            raise InputError(str(published_path), f"figure {fig['id']!r} names an unknown indicator",
-                             found=fig["indicator"])
-        item, categories = resolve_indicator(indicator, harmonised)
-        if item not in items:
-            raise InputError(str(published_path), f"figure {fig['id']!r} needs item {item!r}, "
-                             "which the codebook does not map")
-        if fig["segment"] not in (*samples, "all"):
-            raise InputError(str(published_path), f"figure {fig['id']!r}: the generator reproduces "
-                             "figures on all respondents or one sample", found=fig["segment"],
-                             expected=f"one of {[*samples, 'all']}")
-        figures.append(FigureTarget(fig["id"], fig["indicator"], fig["segment"], float(fig["value"]),
-                                    item, categories))
-    return figures
-
-
 def _provenance(block: Mapping[str, Any], path: str, where: str, figure_ids: set[str]) -> None:
     """A block must say where its numbers come from; a `source` must name a published figure."""
     require_provenance(block, path, where)
@@ -298,13 +251,14 @@ def _provenance(block: Mapping[str, Any], path: str, where: str, figure_ids: set
             check_provenance_entry({kind: block[kind]}, path, f"{where}.{kind}", figure_ids)
 
 
-def _check_pct(pct: Mapping[Any, Any], levels: Sequence[Any], path: str, where: str) -> None:
-    if set(pct) != set(levels):
-        raise InputError(path, f"{where} must name exactly the scale's levels",
-                         found=sorted(map(str, pct)), expected=str(list(levels)))
-    values = [float(v) for v in pct.values()]
-    if any(v < 0 for v in values) or abs(sum(values) - 100) > 1e-6:
-        raise InputError(path, f"{where} must be non-negative and sum to 100", found=sum(values))
+def _given_block(p: Mapping[str, Any], section: str, key: str, path: str,
+                 figure_ids: set[str]) -> Mapping[str, Any]:
+    """The parameters' `<section>.<key>`, which must be given, with its provenance."""
+    block = p[section].get(key)
+    if block is None:
+        raise InputError(path, f"{section}.{key} missing")
+    _provenance(block, path, f"{section}.{key}", figure_ids)
+    return block
 
 
 def _check_share(value: Any, path: str, where: str) -> None:
@@ -329,25 +283,16 @@ def _validate_params(ctx: Context) -> None:
             raise InputError(path, f"employees.{sample}.pct must give one share per band",
                              expected=str(ctx.bands))
         _provenance(block, path, f"employees.{sample}", ids)
-        _check_pct(dict(zip(ctx.bands, block["pct"])), ctx.bands, path, f"employees.{sample}.pct")
+        check_pct(dict(zip(ctx.bands, block["pct"])), ctx.bands, path, f"employees.{sample}.pct")
     for platform in ctx.platforms:
-        block = p["presence"].get(platform)
-        if block is None:
-            raise InputError(path, f"presence.{platform} missing")
-        _provenance(block, path, f"presence.{platform}", ids)
+        block = _given_block(p, "presence", platform, path, ids)
         for sample in ctx.samples:
             _check_share(block[sample], path, f"presence.{platform}.{sample}")
-        block = p["frequency"].get(platform)
-        if block is None:
-            raise InputError(path, f"frequency.{platform} missing")
-        _provenance(block, path, f"frequency.{platform}", ids)
+        block = _given_block(p, "frequency", platform, path, ids)
         levels = ctx.item[f"post_{platform}"].levels
         for sample in ctx.samples:
-            _check_pct(block[sample], levels, path, f"frequency.{platform}.{sample}")
-        block = p["purposes"].get(platform)
-        if block is None:
-            raise InputError(path, f"purposes.{platform} missing")
-        _provenance(block, path, f"purposes.{platform}", ids)
+            check_pct(block[sample], levels, path, f"frequency.{platform}.{sample}")
+        block = _given_block(p, "purposes", platform, path, ids)
         for purpose in ctx.purposes:
             for sample in ctx.samples:
                 _check_share(block[purpose][sample], path, f"purposes.{platform}.{purpose}.{sample}")
@@ -356,20 +301,15 @@ def _validate_params(ctx: Context) -> None:
         _provenance(block, path, group, ids)
         spec = next(s for s in ctx.items if s.group == group)
         for sample in ctx.samples:
-            _check_pct(block[sample], spec.levels, path, f"{group}.{sample}")
+            check_pct(block[sample], spec.levels, path, f"{group}.{sample}")
     for group in GROUPS[1:]:
-        block = p["item_nonresponse"].get(group)
-        if block is None:
-            raise InputError(path, f"item_nonresponse.{group} missing")
-        _provenance(block, path, f"item_nonresponse.{group}", ids)
+        block = _given_block(p, "item_nonresponse", group, path, ids)
         for sample in ctx.samples:
             _check_share(block[sample], path, f"item_nonresponse.{group}.{sample}")
         if not 0 <= float(block["dont_know"]) <= 1:
             raise InputError(path, f"item_nonresponse.{group}.dont_know must be a share (0-1)")
-    for key in ("duplicate_submissions", "test_responses", "excluded_partials", "retained_partials"):
-        if key not in p["defects"]:
-            raise InputError(path, f"defects.{key} missing")
-        require_provenance(p["defects"][key], path, f"defects.{key}")
+    require_defects(p["defects"], path, ("duplicate_submissions", "test_responses",
+                                          "excluded_partials", "retained_partials"))
     provenance_value(p["copula"]["size_from_band"], path, "copula.size_from_band")
     loadings(ctx)  # raises on a missing item or squared loadings above 1
     # A break-off after the presence page must fall below the partial threshold.
@@ -440,12 +380,9 @@ def allocate_all(ctx: Context) -> Allocation:
                 else {s: allocation[opener][s][True] for s in ctx.samples})
         na_min = dict(partials) if spec.group == "future_plans" else dict(zero)
         nr = ctx.params["item_nonresponse"][spec.group]
-        targets: dict[str, dict[Any, float]] = {}
-        for sample, n in base.items():
-            na = na_min[sample] + float(nr[sample]) / 100 * (n - na_min[sample])
-            pct = item_pct(ctx, spec, sample)
-            targets[sample] = {lv: (n - na) * pct[lv] / 100 for lv in spec.levels}
-            targets[sample][NA] = na
+        targets = {sample: answer_targets(n, na_min[sample], float(nr[sample]),
+                                          item_pct(ctx, spec, sample), spec.levels)
+                   for sample, n in base.items()}
         figures = [f for f in ctx.figures if f.item == spec.name]
         allocation[spec.name] = allocate_item(spec.name, spec.levels, base, targets, figures,
                                               na_min, tolerance, path)
@@ -458,36 +395,16 @@ def allocate_all(ctx: Context) -> Allocation:
 
 
 def loadings(ctx: Context) -> dict[str, dict[str, float]]:
-    """Copula loadings per item; the factor 'platform' becomes the item's own platform factor."""
-    out: dict[str, dict[str, float]] = {}
-    for template, loads in ctx.params["copula"]["loadings"].items():
-        for name, assignment in expand_template(template, ctx.dimensions, ctx.params_path).items():
-            platform = assignment.get("platform", ("", ""))[0]
-            resolved = {(f"platform:{platform}" if f == "platform" else f): float(v)
-                        for f, v in loads.items()}
-            if sum(v * v for v in resolved.values()) > 1:
-                raise InputError(ctx.params_path, f"copula.loadings.{template}: squared loadings "
-                                 "sum above 1", found=loads)
-            out[name] = resolved
-    missing = [s.name for s in ctx.items if s.group != "sample" and s.name not in out]
-    if missing:
-        raise InputError(ctx.params_path, "copula.loadings lacks items", found=missing)
-    return out
+    """Copula loadings per item (the hidden sample has none); the factor 'platform' becomes the
+    item's own platform factor."""
+    return copula_loadings(ctx.params["copula"]["loadings"], ctx.dimensions,
+                           [s.name for s in ctx.items if s.group != "sample"], ctx.params_path)
 
 
 def _orgnr(rng: np.random.Generator, used: set[str]) -> str:
     """A 9-digit organisation number starting with 8 or 9 that passes Enhetsregisteret's
     modulus-11 check (weights 3,2,7,6,5,4,3,2 on the first eight digits)."""
-    weights = (3, 2, 7, 6, 5, 4, 3, 2)
-    while True:
-        digits = [int(rng.integers(8, 10))] + [int(d) for d in rng.integers(0, 10, size=7)]
-        check = (11 - sum(w * d for w, d in zip(weights, digits)) % 11) % 11
-        if check == 10:
-            continue
-        number = "".join(map(str, digits)) + str(check)
-        if number not in used:
-            used.add(number)
-            return number
+    return mod11_number(rng, used, ORGNR_WEIGHTS, (8, 10))
 
 
 def orgnr_valid(number: str) -> bool:
@@ -495,42 +412,24 @@ def orgnr_valid(number: str) -> bool:
     if not re.fullmatch(r"\d{9}", number):
         return False
     digits = [int(c) for c in number]
-    check = (11 - sum(w * d for w, d in zip((3, 2, 7, 6, 5, 4, 3, 2), digits)) % 11) % 11
+    check = mod11_check_digit(digits[:8], ORGNR_WEIGHTS)
     return check != 10 and check == digits[8]
 
 
 def make_identity(band: str, ctx: Context, rng: np.random.Generator, used_names: set[str],
                   used_orgnr: set[str]) -> dict[str, str]:
     ids = ctx.params["identities"]
-
-    def pick(pool: Sequence[str]) -> str:
-        return str(pool[int(rng.integers(len(pool)))])
-
-    for _attempt in range(1000):
-        surname, second = pick(ids["surnames"]), pick(ids["surnames"])
-        if second == surname:
-            continue
-        base = pick(ids["patterns"]).format(
-            s=surname, s2=second, t=pick(ids["trades"]), w=pick(ids["words"]),
-            town=pick(ids["towns"]), form="").strip()
-        name = f"{base} {pick(ids['forms'][band])}"
-        if name not in used_names:
-            used_names.add(name)
-            break
-    else:  # pragma: no cover - the pools give tens of thousands of names
-        raise RuntimeError("could not draw a unique firm name")
-    mailbox = pick(ids["mailbox"]).format(first=slug(pick(ids["first_names"])),
-                                          last=slug(pick(ids["surnames"])))
-    comment = pick(ids["comments"]) if rng.random() < float(ids["comment_share"]) else ""
+    name, base = draw_firm_name(ids, ids["forms"][band], rng, used_names)
+    mailbox = pick(ids["mailbox"], rng).format(first=slug(pick(ids["first_names"], rng)),
+                                               last=slug(pick(ids["surnames"], rng)))
+    comment = pick(ids["comments"], rng) if rng.random() < float(ids["comment_share"]) else ""
     return {"firm": name, "email": f"{mailbox}@{slug(base)}.no", "orgnr": _orgnr(rng, used_orgnr),
             "comment": comment}
 
 
 def _draw(spec: ItemSpec, sample: str, ctx: Context, rng: np.random.Generator) -> Any:
     """One answer drawn from the assumed shares (for defect rows, which no figure counts)."""
-    pct = item_pct(ctx, spec, sample)
-    p = np.asarray([pct[lv] for lv in spec.levels]) / 100
-    return spec.levels[int(rng.choice(len(spec.levels), p=p / p.sum()))]
+    return draw_level(spec.levels, item_pct(ctx, spec, sample), rng)
 
 
 def _answers_drawn(ctx: Context, sample: str, rng: np.random.Generator,
@@ -551,22 +450,13 @@ def _answers_drawn(ctx: Context, sample: str, rng: np.random.Generator,
 
 
 @dataclass
-class SynthResult:
-    seed: int
+class SynthResult(GeneratedExport):
     context: Context
-    allocation: Allocation
-    frame: pd.DataFrame  # every row: role, ids, sample, band, items (None = NA), dk flags
-    export: pd.DataFrame  # the SPSS data as written (variable names, codes)
-    sav_bytes: bytes
-    defects: dict[str, int] = field(default_factory=dict)
+    # frame: role, ids, sample, band, items, dk flags; export: the SPSS data (variable names, codes)
 
     @property
-    def retained(self) -> pd.DataFrame:
-        return self.frame[self.frame["role"] == ROLE_RETAINED]
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.sav_bytes).hexdigest()
+    def sav_bytes(self) -> bytes:
+        return self.data
 
 
 def answered_cells(row: Mapping[str, Any], items: Sequence[ItemSpec]) -> int:
@@ -598,18 +488,9 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     # --- latent scores (Gaussian copula) -----------------------------------------------------
     rng_cop = named_rng(seed, "copula")
     rank = np.asarray([ctx.bands.index(b) for b in band], dtype=float)
-    z_band = np.zeros(n)
-    for sample in samples:  # within a sample: samples differ by allocation, not by score
-        mask = strata == sample
-        sd = rank[mask].std()
-        z_band[mask] = (rank[mask] - rank[mask].mean()) / (sd if sd > 0 else 1.0)
+    z_band = standardise_within(rank, strata, samples)
     r = float(p["copula"]["size_from_band"]["value"])
-    factors: dict[str, np.ndarray] = {
-        "engagement": rng_cop.standard_normal(n),
-        "size": r * z_band + math.sqrt(1 - r * r) * rng_cop.standard_normal(n),
-    }
-    for platform in ctx.platforms:
-        factors[f"platform:{platform}"] = rng_cop.standard_normal(n)
+    factors = copula_factors(z_band, r, "size", ctx.platforms, rng_cop)
     scores = item_scores(loadings(ctx), factors, rng_cop, ctx.params_path)
 
     # --- answers: allocated counts handed out in score order; routing forces NA -------------
@@ -673,31 +554,8 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     # --- defects ---------------------------------------------------------------------------------
     defects = p["defects"]
     rng_def = named_rng(seed, "defects")
-    window_end = parse_time(p["timing"]["window_end"])
-    dup = defects["duplicate_submissions"]
-    latest = parse_time(dup["latest_original_finish"])
-    for _ in range(int(dup["value"])):
-        pool = [r for r in rows if r["role"] == ROLE_RETAINED and r["status"] == "complete"
-                and r["finished"] <= latest and not r.get("duplicated")]
-        original = pool[int(rng_def.integers(len(pool)))]
-        original["duplicated"] = True
-        copy = {k: v for k, v in original.items() if k != "duplicated"}
-        copy["role"] = ROLE_DUPLICATE
-        lo_days, hi_days = dup["days_later"]
-        start = original["finished"] + timedelta(days=int(rng_def.integers(lo_days, hi_days + 1)),
-                                                 minutes=int(rng_def.integers(0, 600)))
-        finish = start + draw_duration("complete", ctx, rng_def)
-        if finish > window_end:
-            start = original["finished"] + timedelta(hours=2)
-            finish = start + draw_duration("complete", ctx, rng_def)
-        copy["started"], copy["finished"] = start, finish
-        changeable = [s for s in ctx.items if s.group in CHANGEABLE_GROUPS and copy[s.name] is not NA]
-        lo_c, hi_c = dup["changed_items"]
-        for k in rng_def.choice(len(changeable), size=int(rng_def.integers(lo_c, hi_c + 1)),
-                                replace=False):
-            spec = changeable[int(k)]
-            copy[spec.name] = changed_answer(spec, copy[spec.name], rng_def)
-        rows.append(copy)
+    add_duplicate_submissions(rows, ctx, rng_def,
+                              [s for s in ctx.items if s.group in CHANGEABLE_GROUPS])
 
     test = defects["test_responses"]
     for _ in range(int(test["value"])):
@@ -724,35 +582,17 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     moved = _separate_lookalikes(rows, ctx, named_rng(seed, "lookalikes"))
 
     # --- response ids in start order, then a shuffled file order ------------------------------
-    t = p["timing"]
-    by_start = sorted(range(len(rows)), key=lambda i: (rows[i]["started"], i))
-    rng_ids = named_rng(seed, "response_ids")
-    next_id = int(t["first_response_id"])
-    gap_lo, gap_hi = t["response_id_gap"]
-    for i in by_start:
-        rows[i]["response_id"] = str(next_id)
-        next_id += int(rng_ids.integers(gap_lo, gap_hi + 1))
-    order = named_rng(seed, "row_order").permutation(len(rows))
-    rows = [rows[i] for i in order]
-    for row in rows:
-        row.pop("duplicated", None)
+    rows = number_and_shuffle(rows, p["timing"], seed)
 
     frame = pd.DataFrame(rows, dtype=object)
     export = build_export(ctx, frame)
     sav_bytes = write_sav_bytes(ctx, export)
     role = frame["role"].to_numpy()
     answered = np.asarray([answered_cells(r, ctx.items) for r in rows])
-    retained_partial = (role == ROLE_RETAINED) & (frame["status"].to_numpy() == "partial")
     retained_rows = [r for r in rows if r["role"] == ROLE_RETAINED]
     counts = {
-        "rows": len(frame), "columns": export.shape[1], "items": total,
-        "retained": int((role == ROLE_RETAINED).sum()),
-        "duplicate": int((role == ROLE_DUPLICATE).sum()),
-        "test": int((role == ROLE_TEST).sum()),
-        "excluded_partial": int((role == ROLE_EXCLUDED_PARTIAL).sum()),
-        "retained_partial": int(retained_partial.sum()),
-        "excluded_partial_max_answered": int(answered[role == ROLE_EXCLUDED_PARTIAL].max(initial=0)),
-        "retained_partial_min_answered": int(answered[retained_partial].min(initial=total)),
+        **row_counts(role, frame["status"].to_numpy(), answered, total),
+        "columns": export.shape[1],
         "dont_know_cells": sum(int(r[f"dk:{s.name}"]) for r in retained_rows for s in ctx.items),
         "skipped_cells": sum(int(r[s.name] is NA and not r[f"dk:{s.name}"]
                                  and not _routed_away(r, s, ctx)) for r in retained_rows
@@ -977,38 +817,21 @@ def read_sav(data: bytes) -> tuple[pd.DataFrame, Any]:
 # --------------------------------------------------------------------------------------------
 
 
-def _answered(values: pd.Series) -> list[Any]:
-    return [v for v in values if v is not NA and not (isinstance(v, float) and math.isnan(v))]
-
-
-def share(frame: pd.DataFrame, item: str, categories: frozenset[Any] | set[Any],
+def share(frame: pd.DataFrame, item: str, categories: Collection[Any],
           sample: str = "all") -> tuple[int, int]:
     """(hits, answered) of `item` among `frame`'s rows, in one sample or all."""
-    rows = frame if sample == "all" else frame[frame["sample"] == sample]
-    answered = _answered(rows[item])
-    return sum(1 for v in answered if v in categories), len(answered)
+    return stratum_share(frame, item, categories, sample, column="sample")
 
 
-def pct(frame: pd.DataFrame, item: str, categories: frozenset[Any] | set[Any],
+def pct(frame: pd.DataFrame, item: str, categories: Collection[Any],
         sample: str = "all") -> float:
     k, n = share(frame, item, categories, sample)
     return 100 * k / n if n else math.nan
 
 
 def verify_figures(result: SynthResult) -> pd.DataFrame:
-    """Every followed published figure recomputed on the retained respondents."""
-    ctx, retained = result.context, result.retained
-    out = []
-    for fig in ctx.published["figures"]:
-        if not fig.get("follow"):
-            continue
-        item, categories = resolve_indicator(ctx.indicators[fig["indicator"]], ctx.harmonised)
-        k, n = share(retained, item, categories, fig["segment"])
-        recomputed = 100 * k / n if n else math.nan
-        out.append({"figure_id": fig["id"], "indicator": fig["indicator"], "segment": fig["segment"],
-                    "published": float(fig["value"]), "recomputed": recomputed, "k": k, "n": n,
-                    "ok": bool(n and abs(recomputed - float(fig["value"])) <= VERIFY_TOLERANCE_PP)})
-    return pd.DataFrame(out)
+    """Every followed published figure recomputed on the retained respondents (pooled or by sample)."""
+    return recompute_figures(result.context, result.retained, "sample")
 
 
 def business_use_score(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
@@ -1116,12 +939,8 @@ def read_back(result: SynthResult) -> pd.DataFrame:
 
 
 def _structure_problems(result: SynthResult) -> list[str]:
-    ctx, frame, problems = result.context, result.frame, []
-    retained = result.retained
-    counts = retained["sample"].value_counts().to_dict()
-    for sample, n in ctx.samples.items():
-        if counts.get(sample, 0) != n:
-            problems.append(f"sample {sample}: {counts.get(sample, 0)} retained, expected {n}")
+    ctx, frame = result.context, result.frame
+    problems = count_problems(result.retained["sample"], ctx.samples, "sample")
     if not frame["response_id"].is_unique:
         problems.append("Respondent-ID not unique")
     keyed = frame.loc[frame["orgnr"] != "", "orgnr"]
@@ -1142,11 +961,8 @@ def _structure_problems(result: SynthResult) -> list[str]:
     complete = frame[(frame["role"] == ROLE_RETAINED) & (frame["status"] == "complete")]
     median = float(np.median([(r.finished - r.started).total_seconds() for r in complete.itertuples()]))
     for _i, row in frame.iterrows():
-        text = " ".join(str(row[k]) for k in ("firm", "email", "orgnr", "comment")).casefold()
-        marked = any(m in text for m in markers) or str(row["firm"]).strip().casefold() == "test"
-        if marked != (row["role"] == ROLE_TEST):
-            problems.append(f"row {row['response_id']}: test marker on a {row['role']} row" if marked
-                            else f"row {row['response_id']}: test row without a marker")
+        problems += marker_problems(row["response_id"], row["role"], row["firm"],
+                                    [row[k] for k in ("firm", "email", "orgnr", "comment")], markers)
         answered = answered_cells(row, ctx.items) / total
         if row["role"] == ROLE_EXCLUDED_PARTIAL and not (row["status"] == "partial" and answered < threshold):
             problems.append(f"row {row['response_id']}: excluded partial answers {answered:.0%}")
@@ -1187,15 +1003,11 @@ def _structure_problems(result: SynthResult) -> list[str]:
 
 def verify(result: SynthResult) -> None:
     """Raise VerificationError listing every failed self-check."""
-    problems = _structure_problems(result)
-    figures = verify_figures(result)
-    for row in figures[~figures["ok"]].itertuples():
-        problems.append(f"figure {row.figure_id}: published {row.published:g}, recomputed {row.recomputed:.2f}")
+    problems = _structure_problems(result) + figure_problems(verify_figures(result))
     checks = qualitative_checks(result)
     for row in checks[~checks["ok"]].to_dict("records"):
         problems.append(f"{row['check']}: expected {row['expected']}, got {row['value']}")
-    if problems:
-        raise VerificationError("synthetic export fails its self-checks:\n  " + "\n  ".join(problems))
+    raise_problems(problems)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1341,18 +1153,7 @@ def readme_text(result: SynthResult, command: str, sav_name: str) -> str:
         f"(`{ctx.params['export']['created']}`); nothing else in the file depends on the time, "
         "so two runs with the same seed give the same bytes.",
         "",
-        "## Checksum and regeneration",
-        "",
-        f"sha256 (`{sav_name}`): `{result.sha256}`",
-        "",
-        f"Regenerate byte-identically from the repository root (seed {result.seed}"
-        + (", the default of the parameters file" if result.seed == int(ctx.params["seed"]["value"]) else "")
-        + "):",
-        "",
-        "```sh",
-        command,
-        "```",
-        "",
+        *regeneration_lines(result, command, sav_name),
         f"Generated with numpy {np.__version__}, scipy {scipy.__version__}, pandas {pd.__version__}, "
         f"pyreadstat {pyreadstat.__version__}. A different seed gives another, equally valid "
         "reconstruction with the same counts per sample and answer. `tests/unit/test_synth_no.py` "
@@ -1362,28 +1163,6 @@ def readme_text(result: SynthResult, command: str, sav_name: str) -> str:
     return "\n".join(lines)
 
 
-def write_outputs(result: SynthResult, out: str | Path, readme: str | Path | None, command: str) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(result.sav_bytes)
-    if readme is not None:
-        Path(readme).write_text(readme_text(result, command, out.name), encoding="utf-8")
-
-
 def run(args: argparse.Namespace) -> int:
     """The CLI of smesocial.synth, for a parameters file whose `generator` is this module."""
-    out = args.out or DEFAULT_OUT
-    try:
-        result = generate(args.params, args.seed)
-    except (InputError, VerificationError) as exc:
-        print(f"smesocial-generate: {exc}", file=sys.stderr)
-        return 1
-    command = f".venv/bin/python -m smesocial.synth --params {args.params} --out {out}"
-    if args.seed is not None:
-        command += f" --seed {args.seed}"
-    readme = None if args.no_readme else (args.readme or Path(out).parent / "README.md")
-    write_outputs(result, out, readme, command)
-    for line in summary_lines(result):
-        print(line)
-    print(f"wrote {out}" + (f" and {readme}" if readme else ""))
-    return 0
+    return run_generator(args, sys.modules[__name__])
