@@ -1,9 +1,11 @@
-"""Write the bad-input corpus in this folder from the real Danish export's header and first rows.
+"""Write the bad-input corpus in this folder from the Danish export's header and first rows.
 
     .venv/bin/python tests/data/bad/make_corpus.py
 
-Each file is the shipped export's header plus a few of its first data rows (so the headers,
-labels and identifiers are the real layout), with one defect. README.md says what is wrong in
+Each file is the export's header plus a few of its first data rows (so the headers, labels and
+identifiers are the real layout), with one defect. The rows come from `tests/data/base_export_rows.csv`, the first
+lines of the synthetic export as first shipped, frozen here so that regenerating the shipped
+export does not change the corpus. README.md says what is wrong in
 each; tests/integration/test_bad_inputs.py runs the workflow on every one. CSV files come out
 byte for byte the same on every run; xlsx and sav files record their creation time.
 """
@@ -21,7 +23,7 @@ import pyreadstat
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
-EXPORT = ROOT / "data" / "raw" / "dk_2024" / "dk_2024_survey_export.csv"
+EXPORT = HERE.parent / "base_export_rows.csv"
 CODEBOOK = ROOT / "config" / "codebook" / "dk_2024.yaml"
 HARMONISED = ROOT / "config" / "codebook" / "harmonised.yaml"
 
@@ -30,7 +32,7 @@ FB_POST = "Hvor ofte poster virksomheden på følgende sociale medier? - Faceboo
 
 
 def real_export(n: int = 4) -> tuple[list[str], list[list[str]]]:
-    """The shipped export's header and first `n` data rows, as strings."""
+    """The frozen export rows' header and first `n` data rows, as strings."""
     with EXPORT.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter=";"))
     return rows[0], rows[1: n + 1]
