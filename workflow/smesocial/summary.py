@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from smesocial.reproduction import not_reproduced, status_sentence
+
 
 def summary_markdown(
     config: dict[str, Any],
@@ -33,16 +35,13 @@ def summary_markdown(
         ]
         if wave in reproductions:
             table = reproductions[wave]
-            status = table["status"].value_counts()
             lines += [
                 "### Reproduction of the published figures",
                 "",
-                f"{len(table)} published figures: {status.get('match', 0)} match, "
-                f"{status.get('off', 0)} off, {status.get('report_inconsistent', 0)} where the "
-                f"report contradicts itself (details: results/{wave}/reproduction.md).",
+                f"{status_sentence(table)} (details: results/{wave}/reproduction.md).",
                 "",
             ]
-            off = table[table["status"] == "off"]
+            off = not_reproduced(table)
             if len(off):
                 lines += [off[["figure_id", "published", "recomputed", "diff_pp", "n"]]
                           .to_markdown(index=False, floatfmt=".1f"), ""]
