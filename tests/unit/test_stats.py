@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from smesocial.config import Indicator
-from smesocial.stats import share_estimates, wilson_interval
+from smesocial.stats import asked_indicators, share_estimates, wilson_interval
 
 FREQ = pd.CategoricalDtype(["never", "almost_never", "monthly", "weekly", "daily"], ordered=True)
 
@@ -69,3 +69,10 @@ def test_items_a_wave_did_not_ask_are_skipped():
     est = share_estimates(frame(), INDICATORS, wave="w")
     assert "post_daily_weekly_bluesky" not in set(est.indicator)
     assert len(est) == 2 * 4  # two indicators x (all + three segments)
+
+
+def test_asked_indicators_leave_out_items_the_wave_never_asked():
+    table = frame().assign(post_bluesky=pd.Series([None] * 5, dtype=FREQ))
+    asked, not_asked = asked_indicators(table, INDICATORS)
+    assert set(asked) == {"post_daily_weekly_linkedin", "important_linkedin"}
+    assert not_asked == ["post_daily_weekly_bluesky"]  # all-NA column: not asked

@@ -29,11 +29,9 @@ rule provenance:
         "results/provenance.json",
     params:
         # rule -> the entry script it runs, for every stage whose outputs the manifest lists
+        # (read from the workflow itself, so a new rule is never left out)
         scripts_by_rule=lambda wildcards: {
-            name: getattr(rules, name).rule.script
-            for name in ["ingest", "clean", "segment", "weights", "estimates", "reproduce", "summary",
-                         "stats", "compare_countries", "compare_waves", "official_trends",
-                         "official_benchmarks", "manuscript"] + NOTEBOOK_RULES
+            rule.name: rule.script for rule in workflow.rules if rule.script
         },
     log:
         "results/logs/provenance.log",

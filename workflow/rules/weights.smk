@@ -3,16 +3,14 @@
 # The report's own figures stay unweighted; weights.parquet is there for weighted views.
 
 
+from smesocial.weights import weighting_spec as _weighting_spec
+
+
 def weighting_population_files(wave):
-    """The population files a wave's weighting margins read (none for an unweighted wave)."""
-    entry = config.get("weighting", {}).get(wave) or {}
-    named = config.get("population_targets", {})
-    files = [
-        named.get(m["population"], {}).get("file") if "population" in m else m["population_file"]
-        for m in entry.get("margins", [])
-    ]
-    # An unknown population name is reported by the script, naming the config key.
-    return sorted({f for f in files if f})
+    """The population files a wave's weighting margins read (none for an unweighted wave).
+    Read through the same function the script uses, so a bad population name stops the run
+    while the workflow is read."""
+    return sorted({margin.file for margin in _weighting_spec(config, wave).margins})
 
 
 rule weights:

@@ -20,9 +20,7 @@ def step(snakemake) -> None:
     config = snakemake.config
     wave_cfg = config["waves"][wave]
     codebook = load_codebook(snakemake.input.codebook)
-    # The rule may declare the harmonised spec as an input (so a change to it re-runs clean);
-    # otherwise it is read from where the configuration says.
-    harmonised = load_harmonised(getattr(snakemake.input, "harmonised", None) or config["harmonised"])
+    harmonised = load_harmonised(snakemake.input.harmonised)
     ingested = pd.read_parquet(snakemake.input.ingested)
     # Unreadable employee counts are reported against the raw export and its column, because
     # raw_row is a line number in that file.

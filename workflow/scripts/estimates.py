@@ -4,7 +4,7 @@ import pandas as pd
 
 from smesocial.config import load_harmonised, load_indicators
 from smesocial.runner import log, run_step
-from smesocial.stats import share_estimates
+from smesocial.stats import asked_indicators, share_estimates
 from smesocial.tables import write_csv
 
 
@@ -13,13 +13,9 @@ def step(snakemake) -> None:
     indicators = load_indicators(snakemake.input.indicators, harmonised.platforms,
                                  harmonised.purposes)
     clean = pd.read_parquet(snakemake.input.clean)
-    # The clean table carries every harmonised variable; one this wave never asked is all NA.
-    # Its indicators are left out (and listed in the log) rather than reported as empty rows.
-    not_asked = {i for i, ind in indicators.items()
-                 if ind.variable in clean.columns and clean[ind.variable].isna().all()}
+    indicators, not_asked = asked_indicators(clean, indicators)
     if not_asked:
-        log.info("not asked in this wave, no estimates: %s", ", ".join(sorted(not_asked)))
-    indicators = {i: ind for i, ind in indicators.items() if i not in not_asked}
+        log.info("not asked in this wave, no estimates: %s", ", ".join(not_asked))
     estimates = share_estimates(
         clean, indicators, wave=snakemake.wildcards.wave, alpha=snakemake.config["alpha"]
     )

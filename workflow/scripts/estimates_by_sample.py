@@ -6,7 +6,7 @@ import pandas as pd
 
 from smesocial.config import load_harmonised, load_indicators
 from smesocial.runner import log, run_step
-from smesocial.stats import share_estimates
+from smesocial.stats import asked_indicators, share_estimates
 from smesocial.tables import write_csv
 
 
@@ -17,9 +17,7 @@ def step(snakemake) -> None:
     clean = pd.read_parquet(snakemake.input.clean)
     # `sample` is categorical over every harmonised sample; only this wave's samples get rows.
     clean["sample"] = clean["sample"].astype("category").cat.remove_unused_categories()
-    # As the estimates stage: an indicator the wave never asked is left out, not an empty row.
-    asked = {i: ind for i, ind in indicators.items()
-             if ind.variable in clean.columns and clean[ind.variable].notna().any()}
+    asked, _not_asked = asked_indicators(clean, indicators)  # as the estimates stage
     estimates = share_estimates(clean, asked, wave=snakemake.wildcards.wave,
                                 segment_column="sample", alpha=snakemake.config["alpha"])
     write_csv(estimates.rename(columns={"segment": "sample"}), snakemake.output[0])

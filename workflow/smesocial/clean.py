@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,6 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from smesocial.codebook import normalise_label
 from smesocial.errors import InputError
 from smesocial.io import RAW_ROW
 from smesocial.segment import Scheme, assign, load_schemes, unassigned_reasons
@@ -105,9 +105,8 @@ def parse_employee_count(text: str | None) -> EmployeeCount:
     """
     if text is None or (not isinstance(text, str) and pd.isna(text)):
         raise ValueError(f"no employee count given; expected {EXPECTED_COUNT}")
-    t = unicodedata.normalize("NFKC", str(text)).strip().casefold()
-    t = re.sub(r"[\u2010-\u2015\u2212]", "-", t)  # en/em dashes and minus signs -> hyphen
-    t = " ".join(t.split())
+    # The labels' normalisation: NFKC, one dash style, no invisible characters, casefolded.
+    t = normalise_label(str(text))
     if not t:
         raise ValueError(f"empty employee count; expected {EXPECTED_COUNT}")
     t = _UNIT.sub("", t).strip()
@@ -427,10 +426,11 @@ def apply_exclusions(ingested: pd.DataFrame, config: Mapping[str, Any], wave: st
     """Apply the exclusion rules in order; return (clean, exclusions, flow).
 
     `answer_columns` are what "identical answers" compares (the harmonised variables); by
-    default every ingested column that is not bookkeeping. Employee counts are parsed only for
-    rows that reach out_of_scope, so an unreadable count on a test, partial or speeding response
-    does not stop the run; an unreadable count on any other row does (InputError naming
-    `source`, `employees_column` and every such raw_row).
+    default every ingested column that is not bookkeeping. Employee counts are converted for
+    the rows that reach out_of_scope. In the workflow the ingest step has already checked every
+    count except those of test responses (so a bad export stops before anything is written);
+    called on its own, an unreadable count on a row reaching out_of_scope raises InputError
+    naming `source`, `employees_column` and every such raw_row.
     """
     wave_cfg = config["waves"][wave]
     schemes = load_schemes(config)

@@ -141,6 +141,12 @@ class RawRecords:
         return self.header_name or f"the header ({self.unit} {self.header_row})"
 
 
+def _head(path: Path, size: int = 512) -> bytes:
+    """The first bytes of a file, for a signature check, without reading the rest."""
+    with path.open("rb") as handle:
+        return handle.read(size)
+
+
 def required_columns(codebook: Codebook) -> list[str]:
     """Columns the pipeline cannot run without, in codebook order, without repeats.
 
@@ -545,7 +551,7 @@ def _cell_text(value: object, decimal: str) -> str:
 
 
 def _read_xlsx(path: Path, fmt: ExportFormat, required: Sequence[str]) -> RawRecords:
-    head = path.read_bytes()[:512]
+    head = _head(path)
     if not head:
         raise InputError(str(path), "the file is empty (0 bytes)", expected="an xlsx workbook")
     if not head.startswith(b"PK\x03\x04"):
@@ -596,7 +602,7 @@ def _sheet_name(path: Path, sheets: list[str], wanted: str | int) -> str:
 def _read_sav(path: Path, fmt: ExportFormat, required: Sequence[str]) -> RawRecords:
     import pyreadstat  # only sav exports need it
 
-    head = path.read_bytes()[:512]
+    head = _head(path)
     if not head:
         raise InputError(str(path), "the file is empty (0 bytes)", expected="an SPSS .sav file")
     if not head.startswith(_SAV_SIGNATURES):

@@ -9,6 +9,7 @@ checkout give the same manifest.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import platform
@@ -21,12 +22,11 @@ from typing import Any
 MANIFEST_VERSION = 1
 
 
+@functools.cache
 def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
+    """Cached: a file that feeds many outputs is hashed once per manifest."""
     with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def file_record(path: str | Path) -> dict[str, Any]:

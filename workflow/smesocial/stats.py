@@ -58,6 +58,16 @@ def indicator_hits(column: pd.Series, indicator: Indicator) -> tuple[pd.Series, 
     return answered.astype(bool), (hit & answered).astype(bool)
 
 
+def asked_indicators(table: pd.DataFrame, indicators: Mapping[str, Indicator]
+                     ) -> tuple[dict[str, Indicator], list[str]]:
+    """(indicators the wave asked, ids of those it did not). The clean table carries every
+    harmonised variable; one a wave never asked is absent or all NA, and gets no estimate
+    rows rather than empty ones."""
+    asked = {i: ind for i, ind in indicators.items()
+             if ind.variable in table.columns and table[ind.variable].notna().any()}
+    return asked, sorted(set(indicators) - set(asked))
+
+
 def share_estimates(
     table: pd.DataFrame,
     indicators: Mapping[str, Indicator],

@@ -63,6 +63,7 @@ from smesocial.config import (
     load_indicators,
     load_yaml,
 )
+from smesocial.codebook import normalise_label
 from smesocial.errors import InputError
 
 SEGMENTS: tuple[str, ...] = ("micro", "small", "medium")
@@ -1366,19 +1367,16 @@ def read_back(result: SynthResult) -> pd.DataFrame:
     raw = pd.DataFrame(body, columns=header, dtype=object)
     out = pd.DataFrame({"response_id": raw[ctx.codebook.meta["response_id"]]})
     for spec in ctx.items:
-        lookup = {_norm(k): v for k, v in ctx.codebook.labels[spec.scale].items()}
-        unknown = {cell for cell in raw[spec.column] if cell.strip() and _norm(cell) not in lookup}
+        lookup = {normalise_label(str(k)): v for k, v in ctx.codebook.labels[spec.scale].items()}
+        unknown = {cell for cell in raw[spec.column]
+                   if cell.strip() and normalise_label(cell) not in lookup}
         if unknown:
             raise VerificationError(f"{spec.column}: labels not in the codebook: {sorted(unknown)}")
-        out[spec.name] = pd.Series([None if cell.strip() == "" else lookup[_norm(cell)]
+        out[spec.name] = pd.Series([None if cell.strip() == "" else lookup[normalise_label(cell)]
                                     for cell in raw[spec.column]], index=raw.index, dtype=object)
     out["status"] = [ctx.codebook.status_labels[s] for s in raw[ctx.codebook.meta["status"]]]
     out["items_answered"] = (raw[[s.column for s in ctx.items]].apply(lambda c: c.str.strip() != "")).sum(axis=1)
     return out
-
-
-def _norm(label: Any) -> str:
-    return " ".join(unicodedata.normalize("NFC", str(label)).split()).casefold()
 
 
 def _structure_problems(result: SynthResult) -> list[str]:
