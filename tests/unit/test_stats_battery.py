@@ -516,6 +516,35 @@ def test_pooled_waves_compare_countries_within_segments():
     assert rows["p"].notna().all()
 
 
+
+def test_pooled_waves_stratify_on_the_common_scheme_not_each_waves_own():
+    dk, no = firms(seed=1), firms(seed=2)
+    dk["country"], no["country"] = "DK", "NO"
+    no["segment"] = pd.Categorical(["tiny"] * len(no), categories=["tiny"])  # another scheme
+    common = pd.CategoricalDtype(["small_any", "large_any"], ordered=True)
+    segments = {w: pd.DataFrame({"respondent_id": t.respondent_id,
+                                 "segment_common": pd.Series(
+                                     np.where(np.arange(len(t)) % 2, "large_any", "small_any"),
+                                     dtype=common)})
+                for w, t in (("dk", dk), ("no", no))}
+    h = Hypothesis("H8", "s", "g", ("dk", "no"), "two_sided", (), ("important_linkedin",),
+                   (Spec("cmh", ("important_linkedin",), "two_sided", group="country",
+                         groups=("DK", "NO")),), pool_waves=True)
+    row = battery([h], {"dk": dk, "no": no}, segments=segments,
+                  common_scheme="common").tests.iloc[0]
+    assert "left out" not in row.note  # both strata hold both countries
+    assert row.n == 200 and math.isfinite(row.p)
+    # Single-wave tests keep the wave's own segment even when segments tables are given.
+    single = Hypothesis("H1", "s", "g", ("dk",), "increasing", (), ("important_linkedin",),
+                        (Spec("cochran_armitage", ("important_linkedin",), "increasing"),))
+    own = battery([single], {"dk": dk, "no": no}).tests
+    given_common = battery([single], {"dk": dk, "no": no}, segments=segments,
+                           common_scheme="common").tests
+    assert own.p.tolist() == given_common.p.tolist()
+    with pytest.raises(InputError, match="segment_common"):
+        battery([h], {"dk": dk, "no": no}, segments={"dk": segments["dk"]},
+                common_scheme="common")
+
 def test_holm_is_within_family_and_bh_across_the_battery():
     tests = (Spec("ordinal_logit_trend", ("post_linkedin",), "increasing"),
              Spec("cochran_armitage", ("post_daily_weekly_linkedin",), "increasing"))

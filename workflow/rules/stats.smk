@@ -14,10 +14,14 @@ def stats_weights(wildcards):
 rule stats:
     input:
         clean=expand("results/{wave}/clean.parquet", wave=WAVES),
+        # Pooled (cross-wave) tests stratify on the harmonisation spec's common size scheme,
+        # taken from each wave's segments table (segment_<common_scheme>).
+        segments=expand("results/{wave}/segments.parquet", wave=WAVES),
         weights=stats_weights,
         hypotheses="config/hypotheses.yaml",
         harmonised=config["harmonised"],
         indicators=config["indicators"],
+        harmonisation=config.get("harmonisation", "config/harmonisation.yaml"),
     output:
         estimates=report("results/stats/estimates.csv", caption="../report/stats_estimates.rst", category="Hypothesis tests"),
         estimates_parquet="results/stats/estimates.parquet",

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from smesocial.config import load_harmonised, load_indicators
+from smesocial.harmonise import load_spec
 from smesocial.hypotheses import load_hypotheses, run_battery, summary_markdown
 from smesocial.io import write_parquet
 from smesocial.runner import log, run_step
@@ -25,9 +26,13 @@ def step(snakemake) -> None:
     declarations = load_hypotheses(snakemake.input.hypotheses, harmonised.platforms)
     tables = by_wave(snakemake.input.clean)
     weights = by_wave(snakemake.input.weights)  # empty while no weights rule exists
+    # Tests pooling waves stratify on the common size scheme, never on each wave's own one.
+    common_scheme = load_spec(snakemake.input.harmonisation, config, harmonised).common_scheme
+    segments = by_wave(snakemake.input.segments)
     battery = run_battery(
         declarations, tables, configured_waves=list(config["waves"]), indicators=indicators,
         alpha=config["alpha"], seed=config["random_seed"], weights=weights,
+        segments=segments, common_scheme=common_scheme,
     )
     out = snakemake.output
     write_csv(battery.estimates, out.estimates)

@@ -298,6 +298,8 @@ class Context:
     settings: Settings
     alpha: float
     seed: int
+    segments: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    common_scheme: str | None = None
 
 
 def run_battery(
@@ -309,9 +311,16 @@ def run_battery(
     alpha: float,
     seed: int,
     weights: Mapping[str, pd.DataFrame | None] | None = None,
+    segments: Mapping[str, pd.DataFrame] | None = None,
+    common_scheme: str | None = None,
 ) -> Battery:
-    """Every declared test on every declared wave, plus the shares behind them."""
-    context = Context(indicators, declarations.settings, alpha, seed)
+    """Every declared test on every declared wave, plus the shares behind them.
+
+    Tests pooling several waves stratify on `common_scheme` (the harmonisation spec's size
+    scheme), read from each wave's `segments` table (respondent_id + `segment_<scheme>`), since
+    the waves' own schemes differ; single-wave tests keep each wave's own segment."""
+    context = Context(indicators, declarations.settings, alpha, seed,
+                      dict(segments or {}), common_scheme)
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     for hypothesis in declarations.hypotheses:
@@ -359,7 +368,7 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
             rows.append(row)
         return rows
     segment = context.settings.segment
-    table = _pooled(waves, tables, segment)
+    table = _pooled(waves, tables, segment, context)
     for spec in hypothesis.tests:
         for items in expand_items(spec.items, hypothesis.platforms):
             if hypothesis.all_platforms and not all(asked(table, i, context.indicators) for i in items):
@@ -377,12 +386,19 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
     return rows
 
 
-def _pooled(waves: tuple[str, ...], tables: Mapping[str, pd.DataFrame], segment: str) -> pd.DataFrame:
-    """One wave's table, or several stacked with the union of their segment levels in order
-    (until the cross-wave harmonisation spec aligns the schemes)."""
+def _pooled(waves: tuple[str, ...], tables: Mapping[str, pd.DataFrame], segment: str,
+            context: Context | None = None) -> pd.DataFrame:
+    """One wave's table (with its own segment), or several stacked with the common size scheme
+    (`context.common_scheme`, from each wave's segments table) as their segment: the waves' own
+    schemes cut size at different points, so their levels cannot be merged by name."""
     if len(waves) == 1:
         return tables[waves[0]]
     frames = [tables[w] for w in waves]
+    if context is not None and context.common_scheme and context.segments:
+        frames = [_with_common_segment(w, f, segment, context) for w, f in zip(waves, frames)]
+        return pd.concat(frames, ignore_index=True)
+    # Without segments tables (unit tests, callers outside the workflow): the union of the
+    # waves' levels in order, which is only right when the waves share one scheme.
     segment_levels: list[Any] = []
     for frame in frames:
         if segment in frame and isinstance(frame[segment].dtype, pd.CategoricalDtype):
@@ -392,6 +408,25 @@ def _pooled(waves: tuple[str, ...], tables: Mapping[str, pd.DataFrame], segment:
         pooled[segment] = pd.Categorical(pooled[segment].astype("object"),
                                          categories=segment_levels, ordered=True)
     return pooled
+
+
+def _with_common_segment(wave: str, table: pd.DataFrame, segment: str,
+                         context: Context) -> pd.DataFrame:
+    """`table` with its segment column replaced by the wave's common-scheme segment, joined on
+    respondent_id (a respondent without one gets no segment)."""
+    column = f"segment_{context.common_scheme}"
+    segments = context.segments.get(wave)
+    if segments is None or column not in segments or "respondent_id" not in segments:
+        raise InputError(f"results/{wave}/segments.parquet",
+                         f"no {column} column to pool wave {wave} on",
+                         expected="respondent_id and a column per configured scheme")
+    common = segments.set_index(segments["respondent_id"].astype(str))[column]
+    out = table.copy()
+    out[segment] = pd.Categorical(
+        out["respondent_id"].astype(str).map(common).astype("object"),
+        categories=list(common.cat.categories) if isinstance(common.dtype, pd.CategoricalDtype)
+        else sorted(common.dropna().unique()), ordered=True)
+    return out
 
 
 def _segments_for(spec: TestSpec, table: pd.DataFrame, segment: str) -> list[str]:
