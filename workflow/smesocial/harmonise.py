@@ -415,19 +415,10 @@ def definition_masks(table: pd.DataFrame, definition: Definition,
 
 def newcombe_difference(k1: int, n1: int, k2: int, n2: int,
                         alpha: float = 0.05) -> tuple[float, float, float]:
-    """k1/n1 - k2/n2 with Newcombe's (1998, method 10) hybrid score interval for independent
-    proportions: it combines the two Wilson intervals, so it stays inside [-1, 1] and keeps
-    Wilson's coverage near 0 and 1 where the Wald interval fails. statsmodels implements it
-    (`method="newcomb"`); tests/unit/test_harmonise.py checks it against Newcombe's Table II."""
-    from statsmodels.stats.proportion import confint_proportions_2indep
+    """smesocial.stats.newcombe_difference (imported lazily, see the module docstring)."""
+    from smesocial import stats
 
-    if n1 <= 0 or n2 <= 0:
-        raise ValueError(f"a difference of shares needs both n > 0, got n1={n1}, n2={n2}")
-    low, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff",
-                                           alpha=alpha)
-    diff = k1 / n1 - k2 / n2
-    # Same floating-point guard as smesocial.stats: a bound 1e-16 past the estimate is the estimate.
-    return diff, max(-1.0, min(float(low), diff)), min(1.0, max(float(high), diff))
+    return stats.newcombe_difference(k1, n1, k2, n2, alpha)
 
 
 def _groups(table: pd.DataFrame, segments: Sequence[str]) -> list[tuple[str, pd.Series]]:
@@ -439,13 +430,9 @@ def _groups(table: pd.DataFrame, segments: Sequence[str]) -> list[tuple[str, pd.
 
 
 def _estimate_row(k: int, n: int, alpha: float) -> dict[str, Any]:
-    from smesocial.stats import wilson_interval
+    from smesocial.stats import share_row
 
-    if n == 0:
-        return {"n": 0, "k": 0, "share": NAN, "ci_low": NAN, "ci_high": NAN,
-                "note": "no respondent in this segment is in the base"}
-    low, high = wilson_interval(k, n, alpha)
-    return {"n": n, "k": k, "share": k / n, "ci_low": low, "ci_high": high, "note": ""}
+    return {"n": n, "k": k, **share_row(k, n, alpha)}
 
 
 def _difference_row(first: Mapping[str, Any], second: Mapping[str, Any],

@@ -23,7 +23,7 @@ import pandas as pd
 
 from smesocial.errors import InputError
 from smesocial.harmonise import Benchmark, HarmonisationSpec, WaveInfo, definition_masks
-from smesocial.stats import wilson_interval
+from smesocial.stats import share_row
 
 COLUMNS = ("country", "year", "indicator", "size_class", "value_pct", "quality", "source_url")
 KEY = ["country", "year", "indicator", "size_class"]
@@ -256,14 +256,11 @@ def benchmarks(tables: Mapping[str, pd.DataFrame], waves: Sequence[WaveInfo],
                     k = int((masks.hit & inside & members).sum())
                     row.update(survey_definition=f"{masks.definition}; employees {bench.size_class}",
                                n=n, k=k)
-                    if n:
-                        low, high = wilson_interval(k, n, alpha)
-                        row.update(share_pct=100 * k / n, ci_low_pct=100 * low,
-                                   ci_high_pct=100 * high)
-                    else:
-                        row.update(share_pct=float("nan"), ci_low_pct=float("nan"),
-                                   ci_high_pct=float("nan"))
-                        notes.append(f"no respondent with {bench.size_class} employees answered")
+                    level = share_row(k, n, alpha)
+                    row.update(share_pct=100 * level["share"], ci_low_pct=100 * level["ci_low"],
+                               ci_high_pct=100 * level["ci_high"])
+                    if level["note"]:
+                        notes.append(level["note"])
                 if row["n_size_undetermined"]:
                     notes.append(f"{row['n_size_undetermined']} respondent(s) left out whose "
                                  f"employee range straddles {bench.min_employees} (e.g. '1-10') "

@@ -44,10 +44,38 @@ def wilson_interval(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     return _contain(float(low), float(high), k / n)
 
 
-def _contain(low: float, high: float, share: float) -> tuple[float, float]:
+def _contain(low: float, high: float, share: float, floor: float = 0.0) -> tuple[float, float]:
     """Floating-point rounding can leave a bound 1e-16 on the wrong side of the share (e.g. the
-    Wilson upper bound at k = n is 0.9999999999999999): mathematically it is the share."""
-    return max(0.0, min(low, share)), min(1.0, max(high, share))
+    Wilson upper bound at k = n is 0.9999999999999999): mathematically it is the share. `floor`
+    is -1 for a difference of two shares."""
+    return max(floor, min(low, share)), min(1.0, max(high, share))
+
+
+NO_BASE_NOTE = "no respondent in this segment answered the item"
+
+
+def share_row(k: int, n: int, alpha: float = 0.05) -> dict[str, Any]:
+    """{share, ci_low, ci_high, note} of k hits among n answering, with a Wilson interval;
+    n = 0 gives NaNs and NO_BASE_NOTE rather than an error."""
+    if n == 0:
+        return {"share": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+                "note": NO_BASE_NOTE}
+    low, high = wilson_interval(k, n, alpha)
+    return {"share": k / n, "ci_low": low, "ci_high": high, "note": ""}
+
+
+def newcombe_difference(k1: int, n1: int, k2: int, n2: int,
+                        alpha: float = 0.05) -> tuple[float, float, float]:
+    """k1/n1 - k2/n2 with Newcombe's (1998, method 10) hybrid score interval for independent
+    proportions: it combines the two Wilson intervals, so it stays inside [-1, 1] and keeps
+    Wilson's coverage near 0 and 1 where the Wald interval fails. statsmodels implements it
+    (`method="newcomb"`); tests/unit/test_harmonise.py checks it against Newcombe's Table II."""
+    if n1 <= 0 or n2 <= 0:
+        raise ValueError(f"a difference of shares needs both n > 0, got n1={n1}, n2={n2}")
+    low, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff",
+                                           alpha=alpha)
+    diff = k1 / n1 - k2 / n2
+    return (diff, *_contain(float(low), float(high), diff, floor=-1.0))
 
 
 def indicator_hits(column: pd.Series, indicator: Indicator) -> tuple[pd.Series, pd.Series]:
@@ -92,18 +120,11 @@ def share_estimates(
         for segment, members in groups:
             n = int((answered & members).sum())
             k = int((hit & members).sum())
-            row: dict[str, object] = {
+            rows.append({
                 "wave": wave, "indicator": indicator.id, "variable": indicator.variable,
                 "segment": segment, "weighted": False, "n": n, "k": k,
-                "ci_method": "wilson", "note": "",
-            }
-            if n == 0:
-                row.update(share=float("nan"), ci_low=float("nan"), ci_high=float("nan"),
-                           note="no respondent in this segment answered the item")
-            else:
-                low, high = wilson_interval(k, n, alpha)
-                row.update(share=k / n, ci_low=low, ci_high=high)
-            rows.append(row)
+                "ci_method": "wilson", **share_row(k, n, alpha),
+            })
     frame = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
     return frame
 
@@ -347,9 +368,7 @@ def trend_in_proportions(successes: np.ndarray, totals: np.ndarray, scores: np.n
     if len(n) < 2:
         raise NotEstimable("fewer than two non-empty groups")
     chi2, p = cochran_armitage(x, n, s)
-    diff = x[-1] / n[-1] - x[0] / n[0]
-    low, high = confint_proportions_2indep(int(x[-1]), int(n[-1]), int(x[0]), int(n[0]),
-                                           method="newcomb", compare="diff", alpha=alpha)
+    diff, low, high = newcombe_difference(int(x[-1]), int(n[-1]), int(x[0]), int(n[0]), alpha)
     return TestResult("cochran_armitage", chi2, 1.0, p, "risk_difference_last_vs_first", float(diff),
                       float(low), float(high), int(n.sum()), note,
                       direction_observed=_sign_direction(diff, 0.0, "increasing", "decreasing"))
