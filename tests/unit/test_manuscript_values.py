@@ -13,12 +13,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from smesocial.clean import RULE_LABELS, RULES
 from smesocial.errors import InputError
 from smesocial.manuscript import (check_variables, figure_sources, source_date_epoch,
                                   stage_build)
 from smesocial.manuscript_values import (
     FORMATS, INTERVAL_FORMATS, PROVENANCE_COLUMNS, ValueSpec, collect, column_widths,
-    comparison_table, format_value, inconsistencies_reasons, inconsistencies_table,
+    comparison_table, flow_table, format_value, inconsistencies_reasons, inconsistencies_table,
     key_tests_table, keys_used, manuscript_specs, md_escape, parse_selector, provenance_table,
     read_source, source_files, to_markdown, used_specs, variables, variables_yaml)
 
@@ -382,3 +383,11 @@ def test_every_figure_and_table_of_the_paper_is_cross_referenced_in_its_text():
     assert sum(label.startswith("tbl-") for label in labels) == 9
     unreferenced = [label for label in labels if f"@{label}" not in paper]
     assert unreferenced == []
+
+
+def test_the_flow_table_and_flow_values_follow_the_cleaning_rules():
+    steps = ["raw", *RULES, "analysed"]
+    flow = pd.DataFrame({"step": steps, "n_in": 10, "n_excluded": 0, "n_out": 10})
+    assert flow_table({"dk": flow})["Step"].tolist() == [RULE_LABELS[s] for s in steps]
+    keys = {spec.key for spec in manuscript_specs()}
+    assert {f"dk.flow.{rule}" for rule in RULES} <= keys

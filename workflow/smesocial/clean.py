@@ -45,6 +45,17 @@ EXPECTED_COUNT = ("a whole number of employees such as '12' or '1.200', an appro
 
 RULES = ("test_response", "duplicate_submission", "partial_below_threshold", "speeder",
          "out_of_scope")
+# How figures and the manuscript name the respondent flow's steps (flow.csv `step`): the raw
+# export, each rule of RULES, and what is left.
+RULE_LABELS = {
+    "raw": "Rows in the raw export",
+    "test_response": "Test responses",
+    "duplicate_submission": "Duplicate submissions",
+    "partial_below_threshold": "Partial responses below the answered-share threshold",
+    "speeder": "Speeders",
+    "out_of_scope": "Outside the surveyed firm sizes",
+    "analysed": "Analysed respondents",
+}
 
 # Columns of the ingested table that must not reach clean.parquet (bookkeeping for the rules).
 _INGEST_ONLY = ("respondent_key_hash", "is_test_marked", "started", "finished")

@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
 
+from smesocial.clean import RULE_LABELS
 from smesocial.tables import write_csv
 
 # --------------------------------------------------------------------------------------------
@@ -468,24 +469,13 @@ def plot_posting_frequency(levels: pd.DataFrame, daily_weekly: pd.DataFrame, *,
     return fig
 
 
-FLOW_STEP_LABELS = {
-    "raw": "Rows in the raw export",
-    "test_response": "Test responses",
-    "duplicate_submission": "Duplicate submissions",
-    "partial_below_threshold": "Partial responses",
-    "speeder": "Speeders",
-    "out_of_scope": "Outside the surveyed firm sizes",
-    "analysed": "Analysed respondents",
-}
-
-
 def plot_respondent_flow(flow: pd.DataFrame, *, title: str, note: str) -> Figure:
     """The respondent flow (results/<wave>/flow.csv): a bar per step with the respondents kept
     after it and, stacked on it, those the step excluded, labelled with the counts."""
     steps = flow["step"].astype(str).tolist()
     fig, axes = new_figure(8.0, max(3.8, 0.42 * len(steps) + 2.4), title=title, note=footnote(note))
     ax = axes[0]
-    positions = _categories(ax, [FLOW_STEP_LABELS.get(s, level_label(s)) for s in steps])
+    positions = _categories(ax, [RULE_LABELS.get(s, level_label(s)) for s in steps])
     kept, excluded = flow["n_out"].to_numpy(int), flow["n_excluded"].to_numpy(int)
     ax.barh(positions, kept, height=0.65, color=palette()[0], label="Kept")
     ax.barh(positions, excluded, left=kept, height=0.65, color=palette()[1],
@@ -1000,43 +990,23 @@ INJECTED_TAG = "injected-parameters"
 
 
 def normalise_executed_notebook(nb: Any) -> Any:
-    """Strip the times an executed notebook records (papermill's start, end and duration of the
-    notebook and of each cell; nbclient's per-cell `execution` timestamps), give papermill's
-    injected-parameters cell a fixed id (nbformat draws a random one) and merge consecutive
-    outputs of one stream (how a kernel splits a stream into messages varies between runs).
-    In place on a NotebookNode or a plain dict; returns it."""
+    """Strip the times papermill records (start, end and duration of the notebook and of each
+    cell) and give papermill's injected-parameters cell a fixed id (nbformat draws a random one).
+    Per-cell timings and split stream outputs are nbclient's to avoid: run_notebook.py executes
+    with `record_timing=False, coalesce_streams=True`. In place on a NotebookNode or a plain
+    dict; returns it."""
     papermill = nb.get("metadata", {}).get("papermill")
     if isinstance(papermill, dict):
         for key in VOLATILE_PAPERMILL_KEYS:
             papermill.pop(key, None)
     for cell in nb.get("cells", []):
         metadata = cell.setdefault("metadata", {})
-        metadata.pop("execution", None)
         if isinstance(metadata.get("papermill"), dict):
             for key in VOLATILE_PAPERMILL_KEYS:
                 metadata["papermill"].pop(key, None)
         if INJECTED_TAG in metadata.get("tags", []):
             cell["id"] = INJECTED_TAG
-        if cell.get("outputs"):
-            cell["outputs"] = _merge_streams(cell["outputs"])
     return nb
-
-
-def _merge_streams(outputs: list[Any]) -> list[Any]:
-    merged: list[Any] = []
-    for output in outputs:
-        previous = merged[-1] if merged else None
-        if (previous is not None and output.get("output_type") == "stream"
-                and previous.get("output_type") == "stream"
-                and previous.get("name") == output.get("name")):
-            previous["text"] = _joined(previous.get("text", "")) + _joined(output.get("text", ""))
-            continue
-        merged.append(output)
-    return merged
-
-
-def _joined(value: str | list[str]) -> str:
-    return "".join(value) if isinstance(value, list) else str(value)
 
 
 def notebook_errors(nb: Mapping[str, Any]) -> list[str]:

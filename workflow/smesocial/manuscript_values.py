@@ -30,6 +30,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from smesocial.clean import RULE_LABELS, RULES
 from smesocial.errors import InputError
 
 # --------------------------------------------------------------------------------------------
@@ -465,8 +466,7 @@ def _flow(wave: str) -> list[ValueSpec]:
              ValueSpec(f"{short}.flow.excluded", source, "", ("n_excluded",), "count", agg="sum"),
              ValueSpec(f"{short}.flow.analysed", source, _sel(step="analysed"), ("n_out",),
                        "count")]
-    for step in ("test_response", "duplicate_submission", "partial_below_threshold", "speeder",
-                 "out_of_scope"):
+    for step in RULES:
         specs.append(ValueSpec(f"{short}.flow.{step}", source, _sel(step=step), ("n_excluded",),
                                "count"))
     return specs
@@ -687,24 +687,13 @@ def _one(frame: pd.DataFrame, selector: str, source: str) -> pd.Series:
     return rows.iloc[0]
 
 
-FLOW_STEPS = {
-    "raw": "Rows in the raw export",
-    "test_response": "Test responses",
-    "duplicate_submission": "Duplicate submissions",
-    "partial_below_threshold": "Partial responses below the answered-share threshold",
-    "speeder": "Speeders",
-    "out_of_scope": "Outside the surveyed size range",
-    "analysed": "Analysed respondents",
-}
-
-
 def flow_table(flows: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Steps down the rows, per wave the rows excluded at the step and those remaining."""
     waves = list(flows)
     steps = list(dict.fromkeys(s for flow in flows.values() for s in flow["step"]))
     rows = []
     for step in steps:
-        row = {"Step": FLOW_STEPS.get(step, step)}
+        row = {"Step": RULE_LABELS.get(step, step)}
         for wave in waves:
             match = flows[wave][flows[wave]["step"] == step]
             excluded = match["n_excluded"].iloc[0] if len(match) else ""
