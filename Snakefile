@@ -18,10 +18,11 @@ WAVES = list(config["waves"])
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
-include: "workflow/rules/clean.smk"
 include: "workflow/rules/segment.smk"
+include: "workflow/rules/clean.smk"
 include: "workflow/rules/estimates.smk"
 include: "workflow/rules/reproduce.smk"
+include: "workflow/rules/summary.smk"
 include: "workflow/rules/weights.smk"
 include: "workflow/rules/stats.smk"
 include: "workflow/rules/compare.smk"
@@ -33,18 +34,6 @@ include: "workflow/rules/provenance.smk"
 
 rule all:
     input:
-        expand("results/{wave}/clean.parquet", wave=WAVES),
-        expand("results/{wave}/segment_counts.csv", wave=WAVES),
-        expand("results/{wave}/estimates.csv", wave=WAVES),
-        expand("results/{wave}/{name}", wave=WAVES, name=["weights.parquet", "weights_summary.csv"]),
-        reproduction_targets(),
-        "results/summary.md",
-        "results/stats/tests.csv",
-        "results/stats/estimates.csv",
-        "results/stats/summary.md",
-        comparison_targets(),
-        official_targets(),
-        notebook_targets(),
-        manuscript_targets(),
+        final_outputs(),
         "results/provenance.json",
     default_target: True

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from smesocial.clean import (BookkeepingError, EmployeeCount, apply_exclusions, check_flow,
-                             parse_employee_column, parse_employee_count)
+                             parse_employee_column, parse_employee_count, with_employee_counts)
 from smesocial.errors import InputError
 from smesocial.io import write_parquet
+from smesocial.segment import load_schemes, segment_table
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -102,6 +103,15 @@ def row(raw_row, response_id, *, key=None, status="complete", started=None, minu
                 barrier_time=barrier)
 
 
+def run_clean(frame, config, wave, *, source="ingested table", employees_column="employees_raw",
+              answer_columns=None):
+    """What the ingest (counts), segment and clean stages do to an ingested table, in turn."""
+    counted = with_employee_counts(frame, source=source, column=employees_column)
+    segments = segment_table(counted, load_schemes(config))
+    return apply_exclusions(counted, segments, config, wave, source=source,
+                            answer_columns=answer_columns)
+
+
 def ingested_frame(rows):
     frame = pd.DataFrame(rows)
     frame["started"] = frame["started"].astype("datetime64[us]")
@@ -135,7 +145,7 @@ def synthetic():
 
 
 def test_each_rule_fires_first_rule_wins(synthetic, config):
-    _clean, exclusions, _flow = apply_exclusions(synthetic, config, "dk_2024")
+    _clean, exclusions, _flow = run_clean(synthetic, config, "dk_2024")
     by_row = exclusions.set_index("raw_row")["rule"].to_dict()
     assert by_row == {3: "test_response", 13: "test_response",
                       4: "duplicate_submission", 7: "duplicate_submission",
@@ -147,7 +157,7 @@ def test_each_rule_fires_first_rule_wins(synthetic, config):
 
 
 def test_reasons_are_sentences_with_specifics(synthetic, config):
-    _clean, exclusions, _flow = apply_exclusions(synthetic, config, "dk_2024")
+    _clean, exclusions, _flow = run_clean(synthetic, config, "dk_2024")
     reason = exclusions.set_index("raw_row")["reason"]
     assert "kept the first complete submission, response B2" in reason[4]
     assert "response B2" in reason[7]
@@ -159,7 +169,7 @@ def test_reasons_are_sentences_with_specifics(synthetic, config):
 
 
 def test_first_complete_submission_is_kept_not_the_earlier_partial(synthetic, config):
-    clean, _exclusions, _flow = apply_exclusions(synthetic, config, "dk_2024")
+    clean, _exclusions, _flow = run_clean(synthetic, config, "dk_2024")
     assert "dk_2024-B2" in clean["respondent_id"].tolist()
     assert not {"dk_2024-B1", "dk_2024-B3"} & set(clean["respondent_id"])
 
@@ -167,7 +177,7 @@ def test_first_complete_submission_is_kept_not_the_earlier_partial(synthetic, co
 def test_last_complete_keeps_the_latest_complete(synthetic, config):
     cfg = copy.deepcopy(config)
     cfg["exclusions"]["duplicate_keep"] = "last_complete"
-    clean, exclusions, _flow = apply_exclusions(synthetic, cfg, "dk_2024")
+    clean, exclusions, _flow = run_clean(synthetic, cfg, "dk_2024")
     assert "dk_2024-B3" in clean["respondent_id"].tolist()
     assert "kept the last complete submission, response B3" in \
         exclusions.set_index("raw_row").loc[6, "reason"]
@@ -176,12 +186,12 @@ def test_last_complete_keeps_the_latest_complete(synthetic, config):
 def test_threshold_is_configurable(synthetic, config):
     cfg = copy.deepcopy(config)
     cfg["exclusions"]["partial_min_answered_share"] = 0.8  # 20/27 = 74% now too low
-    _clean, exclusions, _flow = apply_exclusions(synthetic, cfg, "dk_2024")
+    _clean, exclusions, _flow = run_clean(synthetic, cfg, "dk_2024")
     assert set(exclusions.loc[exclusions.rule == "partial_below_threshold", "raw_row"]) == {5, 8}
 
 
 def test_flow_adds_up(synthetic, config):
-    clean, exclusions, flow = apply_exclusions(synthetic, config, "dk_2024")
+    clean, exclusions, flow = run_clean(synthetic, config, "dk_2024")
     assert flow.columns.tolist() == ["step", "n_in", "n_excluded", "n_out"]
     assert flow["step"].tolist() == ["raw", "test_response", "duplicate_submission",
                                      "partial_below_threshold", "speeder", "out_of_scope",
@@ -200,14 +210,14 @@ def test_invalid_count_on_a_retained_row_stops_naming_all_rows(synthetic, config
     bad.loc[bad.raw_row == 2, "employees_raw"] = "mange"
     bad.loc[bad.raw_row == 14, "employees_raw"] = "10-5"
     with pytest.raises(InputError) as err:
-        apply_exclusions(bad, config, "dk_2024", source="data/raw/x.csv", employees_column="Ansatte?")
+        run_clean(bad, config, "dk_2024", source="data/raw/x.csv", employees_column="Ansatte?")
     assert err.value.rows == [2, 14]
     assert err.value.file == "data/raw/x.csv" and err.value.column == "Ansatte?"
     assert err.value.found == ["mange", "10-5"]
 
 
 def test_clean_table_columns_types_and_order(synthetic, config):
-    clean, _exclusions, _flow = apply_exclusions(synthetic, config, "dk_2024")
+    clean, _exclusions, _flow = run_clean(synthetic, config, "dk_2024")
     assert clean["respondent_id"].tolist() == sorted(clean["respondent_id"])
     assert clean["respondent_id"].tolist() == ["dk_2024-A1", "dk_2024-B2", "dk_2024-O1",
                                                "dk_2024-P2", "dk_2024-R1", "dk_2024-X1"]
@@ -226,8 +236,8 @@ def test_clean_table_columns_types_and_order(synthetic, config):
 
 
 def test_clean_parquet_is_byte_identical_when_rewritten(synthetic, config, tmp_path):
-    first, *_ = apply_exclusions(synthetic, config, "dk_2024")
-    second, *_ = apply_exclusions(synthetic.sample(frac=1, random_state=7), config, "dk_2024")
+    first, *_ = run_clean(synthetic, config, "dk_2024")
+    second, *_ = run_clean(synthetic.sample(frac=1, random_state=7), config, "dk_2024")
     write_parquet(first, tmp_path / "a.parquet")
     write_parquet(second, tmp_path / "b.parquet")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
@@ -255,7 +265,7 @@ def test_identical_answers_within_window_are_duplicates_whatever_the_key(config)
         row(5, "E1", started="2023-12-05 10:10", employees="12", post="weekly"),  # other answers
     ])
     frame.loc[frame.response_id == "D3", "respondent_key_hash"] = pd.NA  # no key at all
-    _clean, exclusions, _flow = apply_exclusions(frame, _with(config, duplicate_window_minutes=30),
+    _clean, exclusions, _flow = run_clean(frame, _with(config, duplicate_window_minutes=30),
                                                  "dk_2024")
     assert _rules(exclusions) == {3: "duplicate_submission", 4: "duplicate_submission"}
     reason = exclusions.set_index("raw_row")["reason"]
@@ -275,7 +285,7 @@ def test_identical_answers_do_not_chain_beyond_the_window(config):
         row(4, "R3", started="2023-12-05 10:40"),
         row(5, "R4", started="2023-12-05 10:55"),
     ])
-    clean, exclusions, _flow = apply_exclusions(frame, config, "dk_2024")
+    clean, exclusions, _flow = run_clean(frame, config, "dk_2024")
     assert clean["response_id"].tolist() == ["R1", "R3"]
     reason = exclusions.set_index("raw_row")["reason"]
     assert reason[3].endswith("kept the first complete submission, response R1")
@@ -291,15 +301,15 @@ def test_identical_answers_outside_the_window_or_different_are_kept(config):
         row(6, "H1", started="2023-12-07 10:00", employees="12"),
         row(7, "H2", started="2023-12-07 10:05", employees="13"),  # employee count differs
     ])
-    _clean, exclusions, _flow = apply_exclusions(frame, _with(config, duplicate_window_minutes=30),
+    _clean, exclusions, _flow = run_clean(frame, _with(config, duplicate_window_minutes=30),
                                                  "dk_2024")
     assert exclusions.empty
     # A wider window takes F2 as F1's resubmission.
-    _clean, exclusions, _flow = apply_exclusions(frame, _with(config, duplicate_window_minutes=31),
+    _clean, exclusions, _flow = run_clean(frame, _with(config, duplicate_window_minutes=31),
                                                  "dk_2024")
     assert _rules(exclusions) == {3: "duplicate_submission"}
     # null turns the answer comparison off; the same-key rule still works.
-    _clean, exclusions, _flow = apply_exclusions(frame, _with(config, duplicate_window_minutes=None),
+    _clean, exclusions, _flow = run_clean(frame, _with(config, duplicate_window_minutes=None),
                                                  "dk_2024")
     assert exclusions.empty
 
@@ -311,14 +321,14 @@ def test_answer_duplicates_keep_the_first_complete_submission(config):
         row(3, "K2", key="k2", started="2023-12-05 10:10"),
         row(4, "K3", key="k3", started="2023-12-05 10:15"),
     ])
-    clean, exclusions, _flow = apply_exclusions(frame, config, "dk_2024")
+    clean, exclusions, _flow = run_clean(frame, config, "dk_2024")
     assert clean["response_id"].tolist() == ["K2"]
     reason = exclusions.set_index("raw_row")["reason"]
     assert set(reason.index) == {2, 4}
     assert all(r.endswith("kept the first complete submission, response K2") for r in reason)
     assert "started 10 min 00 s before it" in reason[2]
     cfg = _with(config, duplicate_keep="last_complete")
-    clean, exclusions, _flow = apply_exclusions(frame, cfg, "dk_2024")
+    clean, exclusions, _flow = run_clean(frame, cfg, "dk_2024")
     assert clean["response_id"].tolist() == ["K3"]
     assert "kept the last complete submission, response K3" in exclusions["reason"].iloc[0]
 
@@ -333,7 +343,7 @@ def test_empty_or_undated_submissions_are_not_matched_on_answers(config):
         row(5, "U2", employees="12"),
     ])
     frame.loc[frame.raw_row >= 4, "started"] = pd.NaT
-    _clean, exclusions, _flow = apply_exclusions(frame, config, "dk_2024")
+    _clean, exclusions, _flow = run_clean(frame, config, "dk_2024")
     # Q1/Q2 answered nothing (they go as partials, not duplicates); U1/U2 have no start time.
     assert _rules(exclusions) == {2: "partial_below_threshold", 3: "partial_below_threshold"}
 
@@ -356,14 +366,14 @@ def timed():
         row(8, "S2", minutes=3),  # exactly the cut-off: not below it
         row(9, "S3", minutes=1, status="partial", answered=5),  # a break-off: partial first
         row(10, "S4", minutes=1, test=True),  # a test: test first
-        row(11, "S5", minutes=1, employees="mange"),  # a speeder's count is never parsed
+        row(11, "S5", minutes=1, employees="12"),
         row(12, "S6", minutes=None),  # no finish time: cannot be judged
         row(13, "L1", minutes=300, status="partial", answered=20),  # partials set no median
     ])
 
 
 def test_speeder_fires_below_the_share_of_the_median(timed, config):
-    _clean, exclusions, flow = apply_exclusions(timed, _with(config, speeder_min_share_of_median=0.3),
+    _clean, exclusions, flow = run_clean(timed, _with(config, speeder_min_share_of_median=0.3),
                                                 "dk_2024")
     assert _rules(exclusions) == {7: "speeder", 9: "partial_below_threshold",
                                   10: "test_response", 11: "speeder"}
@@ -374,7 +384,7 @@ def test_speeder_fires_below_the_share_of_the_median(timed, config):
 
 
 def test_speeder_threshold_is_configurable(timed, config):
-    _clean, exclusions, _flow = apply_exclusions(timed, _with(config, speeder_min_share_of_median=0.85),
+    _clean, exclusions, _flow = run_clean(timed, _with(config, speeder_min_share_of_median=0.85),
                                                  "dk_2024")
     # cut-off 8.5 min: C1 (8 min) too; the 300-minute partial does not move the median
     assert {r for r, rule in _rules(exclusions).items() if rule == "speeder"} == {2, 7, 8, 11}
@@ -383,12 +393,12 @@ def test_speeder_threshold_is_configurable(timed, config):
 def test_speeder_rule_off_or_without_timings_is_skipped_with_a_log_line(timed, config, caplog):
     caplog.set_level("INFO", logger="smesocial.clean")
     off = _with(config, speeder_min_share_of_median=None)
-    with pytest.raises(InputError):  # off: S5's count reaches out_of_scope and cannot be read
-        apply_exclusions(timed, off, "dk_2024")
+    _clean, exclusions, _flow = run_clean(timed, off, "dk_2024")
+    assert "speeder" not in set(exclusions["rule"])  # S1 and S5 (1-2 minutes) are kept
     assert "rule off for wave dk_2024" in caplog.text
     caplog.clear()
     untimed = timed[timed.raw_row != 11].assign(finished=pd.NaT).astype({"finished": "datetime64[us]"})
-    _clean, exclusions, flow = apply_exclusions(untimed, _with(config, speeder_min_share_of_median=0.3),
+    _clean, exclusions, flow = run_clean(untimed, _with(config, speeder_min_share_of_median=0.3),
                                                 "dk_2024")
     assert "speeder" not in set(exclusions["rule"])
     assert flow.set_index("step").loc["speeder"].tolist() == [10, 0, 10]
@@ -399,7 +409,7 @@ def test_finish_before_start_stops_the_run(timed, config):
     bad = timed.copy()
     bad.loc[bad.raw_row == 3, "finished"] = bad.loc[bad.raw_row == 3, "started"] - pd.Timedelta(minutes=5)
     with pytest.raises(InputError) as err:
-        apply_exclusions(bad, _with(config, speeder_min_share_of_median=0.3), "dk_2024",
+        run_clean(bad, _with(config, speeder_min_share_of_median=0.3), "dk_2024",
                          source="data/raw/x.csv")
     assert err.value.file == "data/raw/x.csv" and err.value.rows == [3]
     assert "finished before they started" in err.value.problem
@@ -431,7 +441,7 @@ def _population(config, population):
 
 def test_population_bounds_exclude_firms_outside_it(sized, config):
     cfg = _population(config, {"min_employees": 5, "max_employees": 249})
-    clean, exclusions, _flow = apply_exclusions(sized, cfg, "dk_2024")
+    clean, exclusions, _flow = run_clean(sized, cfg, "dk_2024")
     assert clean["response_id"].tolist() == ["P120"]
     reason = exclusions.set_index("raw_row")["reason"]
     assert (exclusions["rule"] == "out_of_scope").all()
@@ -443,7 +453,7 @@ def test_population_bounds_exclude_firms_outside_it(sized, config):
 
 
 def test_population_defaults_to_the_scheme_range(sized, config):
-    clean, exclusions, _flow = apply_exclusions(sized, _population(config, None), "dk_2024")
+    clean, exclusions, _flow = run_clean(sized, _population(config, None), "dk_2024")
     assert set(clean["response_id"]) == {"P3", "P120", "P300", "Popen", "Prange"}
     assert exclusions.set_index("raw_row").loc[2, "reason"] == (
         "reports '0', i.e. 0 employees; the population of wave 'dk_2024' is firms with 1 or more "
@@ -451,7 +461,7 @@ def test_population_defaults_to_the_scheme_range(sized, config):
     # Under a scheme that starts at 0, a firm with no employees is in scope.
     cfg = _population(config, None)
     cfg["waves"]["dk_2024"]["segmentation"] = "eu_sme"
-    clean, exclusions, _flow = apply_exclusions(sized, cfg, "dk_2024")
+    clean, exclusions, _flow = run_clean(sized, cfg, "dk_2024")
     assert "P0" in set(clean["response_id"])
     # ... and "200+" now straddles medium (50-249) and large (250+)
     assert exclusions["response_id"].tolist() == ["Popen"]
@@ -460,7 +470,7 @@ def test_population_defaults_to_the_scheme_range(sized, config):
 
 def test_population_wider_than_the_scheme_leaves_the_rest_to_the_segments(sized, config):
     cfg = _population(config, {"min_employees": 0, "max_employees": None})
-    _clean, exclusions, _flow = apply_exclusions(sized, cfg, "dk_2024")
+    _clean, exclusions, _flow = run_clean(sized, cfg, "dk_2024")
     assert exclusions.set_index("raw_row").loc[2, "reason"] == (
         "0 employees is outside every segment of scheme 'report_dk_2024' (1+) "
         "(segmentation scheme 'report_dk_2024')")
@@ -468,7 +478,7 @@ def test_population_wider_than_the_scheme_leaves_the_rest_to_the_segments(sized,
 
 def test_population_that_ends_before_it_starts_is_bad_config(sized, config):
     with pytest.raises(InputError) as err:
-        apply_exclusions(sized, _population(config, {"min_employees": 50, "max_employees": 10}),
+        run_clean(sized, _population(config, {"min_employees": 50, "max_employees": 10}),
                          "dk_2024")
     assert "waves.dk_2024.population ends before it starts" in err.value.problem
 
@@ -488,7 +498,7 @@ def test_every_rule_fires_in_order_and_the_flow_adds_up(config):
     ])
     frame.loc[frame.response_id == "A", "respondent_key_hash"] = "hA"
     cfg = _with(config, speeder_min_share_of_median=0.3)
-    clean, exclusions, flow = apply_exclusions(frame, cfg, "dk_2024")
+    clean, exclusions, flow = run_clean(frame, cfg, "dk_2024")
     assert _rules(exclusions) == {5: "test_response", 6: "duplicate_submission",
                                   7: "partial_below_threshold", 8: "speeder", 9: "out_of_scope"}
     assert flow["n_excluded"].tolist() == [0, 1, 1, 1, 1, 1, 0]
@@ -501,7 +511,7 @@ def test_every_rule_fires_in_order_and_the_flow_adds_up(config):
 
 
 def _bookkeeping(synthetic, config):
-    clean, exclusions, flow = apply_exclusions(synthetic, config, "dk_2024")
+    clean, exclusions, flow = run_clean(synthetic, config, "dk_2024")
     raw_rows = synthetic["raw_row"].sort_values()
     return flow, raw_rows, exclusions, clean
 

@@ -16,13 +16,13 @@ import pandera.pandas as pa
 import pytest
 import yaml
 
-from smesocial.clean import apply_exclusions
+from smesocial.clean import apply_exclusions, with_employee_counts
 from smesocial.codebook import build_ingested
 from smesocial.config import Scale, Variable
 from smesocial.contract import MAX_LISTED, ContractError, clean_schema, validate_clean
 from smesocial.errors import InputError
 from smesocial.io import read_export, write_parquet
-from smesocial.segment import load_schemes
+from smesocial.segment import load_schemes, segment_table
 
 ROOT = Path(__file__).resolve().parents[2]
 FREQUENCY = ["never", "almost_never", "monthly", "weekly", "daily"]
@@ -41,8 +41,10 @@ def ingested(tmp_path, codebook, harmonised, answer_row, write_export, config) -
 
 @pytest.fixture
 def clean(ingested, config, harmonised) -> pd.DataFrame:
-    table, _exclusions, _flow = apply_exclusions(ingested, config, "dk_2024",
-                                                 answer_columns=list(harmonised.variables))
+    counted = with_employee_counts(ingested, source="export.csv", column="employees")
+    table, _exclusions, _flow = apply_exclusions(
+        counted, segment_table(counted, load_schemes(config)), config, "dk_2024",
+        answer_columns=list(harmonised.variables))
     assert len(table) == 6
     return table
 
@@ -51,7 +53,7 @@ def clean(ingested, config, harmonised) -> pd.DataFrame:
 def schema(config, harmonised) -> pa.DataFrameSchema:
     scheme = load_schemes(config)[config["waves"]["dk_2024"]["segmentation"]]
     return clean_schema(harmonised, wave="dk_2024", wave_cfg=config["waves"]["dk_2024"],
-                        scheme=scheme)
+                        scheme=scheme, schemes=load_schemes(config))
 
 
 def violation(frame: pd.DataFrame, schema: pa.DataFrameSchema) -> str:
@@ -83,7 +85,8 @@ def test_a_new_harmonised_variable_is_covered_without_code_changes(clean, config
         scales={**harmonised.scales, "stars": Scale("stars", "ordered", ("one", "two", "three"))},
         variables={**harmonised.variables, "satisfaction": Variable("satisfaction", "stars", "x")})
     scheme = load_schemes(config)["report_dk_2024"]
-    schema = clean_schema(spec, wave="dk_2024", wave_cfg=config["waves"]["dk_2024"], scheme=scheme)
+    schema = clean_schema(spec, wave="dk_2024", wave_cfg=config["waves"]["dk_2024"], scheme=scheme,
+                          schemes=load_schemes(config))
     assert "column 'satisfaction' is missing" in violation(clean, schema)
     with_it = clean.assign(satisfaction=pd.Categorical(["two"] * 6, categories=["one", "two", "three"],
                                                        ordered=True))
@@ -201,25 +204,28 @@ def restore_logging():
 
 
 def run_clean_script(tmp_path: Path, config: dict[str, Any], harmonised_file: Path,
-                     ingested_file: Path) -> SimpleNamespace:
+                     ingested_file: Path, segments_file: Path) -> SimpleNamespace:
     out = tmp_path / "results"
     smk = SimpleNamespace(
-        input=_Files(ingested=str(ingested_file), codebook=str(ROOT / "config/codebook/dk_2024.yaml"),
+        input=_Files(ingested=str(ingested_file), segments=str(segments_file),
                      harmonised=str(harmonised_file)),
         output=_Files(clean=str(out / "clean.parquet"), exclusions=str(out / "exclusions.csv"),
-                      flow=str(out / "flow.csv")),
-        log=[str(tmp_path / "clean.log")], wildcards=SimpleNamespace(wave="dk_2024"), config=config)
+                      flow=str(out / "flow.csv"), counts=str(out / "segment_counts.csv")),
+        log=[str(tmp_path / "clean.log")], wildcards=SimpleNamespace(wave="dk_2024"),
+        params=SimpleNamespace(config=config), rule="clean")
     runpy.run_path(str(ROOT / "workflow/scripts/clean.py"), init_globals={"snakemake": smk})
     return smk
 
 
 def test_clean_step_writes_nothing_when_the_contract_fails(tmp_path, ingested, config,
                                                              restore_logging):
-    ingested_file = tmp_path / "ingested.parquet"
-    write_parquet(ingested, ingested_file)
+    ingested_file, segments_file = tmp_path / "ingested.parquet", tmp_path / "segments.parquet"
+    counted = with_employee_counts(ingested, source="export.csv", column="employees")
+    write_parquet(counted, ingested_file)
+    write_parquet(segment_table(counted, load_schemes(config)), segments_file)
     good = tmp_path / "harmonised.yaml"
     shutil.copy(ROOT / "config/codebook/harmonised.yaml", good)
-    smk = run_clean_script(tmp_path / "ok", config, good, ingested_file)
+    smk = run_clean_script(tmp_path / "ok", config, good, ingested_file, segments_file)
     assert all(Path(p).is_file() for p in smk.output)
 
     # The spec now says professionalism has a sixth level: the ingested categories break it.
@@ -228,7 +234,7 @@ def test_clean_step_writes_nothing_when_the_contract_fails(tmp_path, ingested, c
     changed = tmp_path / "harmonised_changed.yaml"
     changed.write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
     with pytest.raises(SystemExit) as exit_:
-        run_clean_script(tmp_path / "bad", config, changed, ingested_file)
+        run_clean_script(tmp_path / "bad", config, changed, ingested_file, segments_file)
     assert exit_.value.code == 1
     assert not (tmp_path / "bad" / "results").exists() or not any((tmp_path / "bad" / "results").iterdir())
     log = (tmp_path / "bad" / "clean.log").read_text(encoding="utf-8")
@@ -241,7 +247,8 @@ def test_a_harmonised_variable_may_not_hide_behind_a_fixed_column(config, harmon
         harmonised, variables={**harmonised.variables, "status": Variable("status", "yes_no", "x")})
     scheme = load_schemes(config)["report_dk_2024"]
     with pytest.raises(InputError) as err:
-        clean_schema(spec, wave="dk_2024", wave_cfg=config["waves"]["dk_2024"], scheme=scheme)
+        clean_schema(spec, wave="dk_2024", wave_cfg=config["waves"]["dk_2024"], scheme=scheme,
+                          schemes=load_schemes(config))
     assert "variable 'status' has the name of a fixed column" in err.value.problem
 
 
@@ -252,7 +259,8 @@ def test_sample_takes_the_harmonised_levels_and_may_not_be_missing(clean, config
         scales={**harmonised.scales, "sample": Scale("sample", "nominal", ("main", "panel", "expert"))},
         variables={**harmonised.variables, "sample": Variable("sample", "sample", "x")})
     schema = clean_schema(spec, wave="dk_2024", wave_cfg=config["waves"]["dk_2024"],
-                          scheme=load_schemes(config)["report_dk_2024"])
+                          scheme=load_schemes(config)["report_dk_2024"],
+                          schemes=load_schemes(config))
     assert list(schema.columns["sample"].dtype.categories) == ["main", "panel", "expert"]
     bad = clean.copy()
     bad["sample"] = pd.Categorical(["pilot", None, *["main"] * 4], categories=["main", "panel", "expert", "pilot"])

@@ -11,9 +11,9 @@ import yaml
 
 from smesocial.config import Harmonised, Indicator, load_codebook
 from smesocial.errors import InputError
-from smesocial.harmonise import (WaveInfo, attach_segment, compare_cross_country, compare_waves,
+from smesocial.harmonise import (WaveInfo, compare_cross_country, compare_waves,
                                  country_waves, definition_masks, load_spec, newcombe_difference,
-                                 non_comparabilities_table, question_texts)
+                                 non_comparabilities_table, question_texts, with_segment)
 from smesocial.stats import wilson_interval
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -224,14 +224,14 @@ def test_cross_country_notes_an_item_a_wave_did_not_ask(spec, harmonised):
     assert pd.isna(youtube.loc["dk_2024 - no_2010", "difference"])
 
 
-def test_attach_segment_maps_by_respondent():
-    clean = pd.DataFrame({"respondent_id": ["a", "b", "c"], "segment": ["x", "y", "z"]})
-    segments = pd.DataFrame({"respondent_id": ["c", "a", "b"],
-                             "segment_common_size": ["medium_large", "micro_small", None]})
-    out = attach_segment(clean, segments, "common_size", SEGMENTS)
+def test_with_segment_takes_the_schemes_column():
+    clean = pd.DataFrame({"respondent_id": ["a", "b", "c"], "segment": ["x", "y", "z"],
+                          "segment_common_size": ["micro_small", None, "medium_large"]})
+    out = with_segment(clean, "common_size")
     assert [None if pd.isna(s) else s for s in out["segment"]] == ["micro_small", None, "medium_large"]
+    assert clean["segment"].tolist() == ["x", "y", "z"]  # the caller's table is left alone
     with pytest.raises(InputError, match="segment_other"):
-        attach_segment(clean, segments, "other", SEGMENTS)
+        with_segment(clean, "other")
 
 
 def test_country_waves_lists_countries_with_two_or_more_waves_in_time_order():

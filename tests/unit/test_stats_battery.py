@@ -522,27 +522,24 @@ def test_pooled_waves_stratify_on_the_common_scheme_not_each_waves_own():
     dk["country"], no["country"] = "DK", "NO"
     no["segment"] = pd.Categorical(["tiny"] * len(no), categories=["tiny"])  # another scheme
     common = pd.CategoricalDtype(["small_any", "large_any"], ordered=True)
-    segments = {w: pd.DataFrame({"respondent_id": t.respondent_id,
-                                 "segment_common": pd.Series(
-                                     np.where(np.arange(len(t)) % 2, "large_any", "small_any"),
-                                     dtype=common)})
-                for w, t in (("dk", dk), ("no", no))}
+    # The analysis table carries every scheme's segment as segment_<scheme>.
+    for table in (dk, no):
+        table["segment_common"] = pd.Series(
+            np.where(np.arange(len(table)) % 2, "large_any", "small_any"), dtype=common)
     h = Hypothesis("H8", "s", "g", ("dk", "no"), "two_sided", (), ("important_linkedin",),
                    (Spec("cmh", ("important_linkedin",), "two_sided", group="country",
                          groups=("DK", "NO")),), pool_waves=True)
-    row = battery([h], {"dk": dk, "no": no}, segments=segments,
-                  common_scheme="common").tests.iloc[0]
+    row = battery([h], {"dk": dk, "no": no}, common_scheme="common").tests.iloc[0]
     assert "left out" not in row.note  # both strata hold both countries
     assert row.n == 200 and math.isfinite(row.p)
-    # Single-wave tests keep the wave's own segment even when segments tables are given.
+    # Single-wave tests keep the wave's own segment even when a common scheme is given.
     single = Hypothesis("H1", "s", "g", ("dk",), "increasing", (), ("important_linkedin",),
                         (Spec("cochran_armitage", ("important_linkedin",), "increasing"),))
     own = battery([single], {"dk": dk, "no": no}).tests
-    given_common = battery([single], {"dk": dk, "no": no}, segments=segments,
-                           common_scheme="common").tests
+    given_common = battery([single], {"dk": dk, "no": no}, common_scheme="common").tests
     assert own.p.tolist() == given_common.p.tolist()
     with pytest.raises(InputError, match="segment_common"):
-        battery([h], {"dk": dk, "no": no}, segments={"dk": segments["dk"]},
+        battery([h], {"dk": dk, "no": no.drop(columns="segment_common")},
                 common_scheme="common")
 
 def test_holm_is_within_family_and_bh_across_the_battery():

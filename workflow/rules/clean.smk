@@ -1,19 +1,45 @@
-# Clean: parse employee counts, apply the configured exclusion rules and log every excluded
-# raw row with its reason; the respondent flow must add up.
+# Clean: apply the configured exclusion rules (scope from the segments), log every excluded raw
+# row with its reason, check the respondent flow adds up, and write the one analysis table
+# (a segment_<scheme> column per scheme) that every later stage reads, with its segment counts.
 rule clean:
     input:
         ingested="results/{wave}/ingested.parquet",
-        codebook=codebook_file,
-        harmonised=config["harmonised"],
+        segments="results/{wave}/segments.parquet",
+        harmonised=HARMONISED_FILE,
     output:
         clean="results/{wave}/clean.parquet",
-        exclusions=report("results/{wave}/exclusions.csv", caption="../report/exclusions.rst", category="Respondents"),
-        flow=report("results/{wave}/flow.csv", caption="../report/flow.rst", category="Respondents"),
+        exclusions=report(
+            "results/{wave}/exclusions.csv",
+            caption="../report/exclusions.rst",
+            category="Respondents",
+        ),
+        flow=report(
+            "results/{wave}/flow.csv",
+            caption="../report/flow.rst",
+            category="Respondents",
+        ),
+        counts=report(
+            "results/{wave}/segment_counts.csv",
+            caption="../report/segment_counts.rst",
+            category="Respondents",
+        ),
     params:
-        settings=settings("exclusions", "segmentation", wave=True),
+        config=config_subset(
+            "exclusions",
+            "segmentation",
+            "waves/{wave}/raw_file",
+            "waves/{wave}/country",
+            "waves/{wave}/year",
+            "waves/{wave}/sample",
+            "waves/{wave}/segmentation",
+            "waves/{wave}/population",
+            "waves/{wave}/boundary_checks",
+        ),
     log:
         "results/logs/{wave}/clean.log",
     benchmark:
         "results/benchmarks/{wave}/clean.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/clean.py"

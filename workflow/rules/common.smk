@@ -1,4 +1,27 @@
-# Shared helpers for the rules: where a wave's inputs are, which waves have published figures.
+# What the rules share: where a wave's inputs are, the config keys each job may read, the
+# harmonisation spec and the list of final outputs (used by `rule all` and provenance alike).
+# Read while the workflow is parsed, by every snakemake call: only light imports here.
+from smesocial.config import load_harmonised as _load_harmonised
+from smesocial.config import weighting_spec as _weighting_spec
+from smesocial.harmonise import country_waves as _country_waves
+from smesocial.harmonise import load_spec as _load_spec
+from snakemake.exceptions import WorkflowError
+
+HARMONISED_FILE = config["harmonised"]
+INDICATORS_FILE = config["indicators"]
+HYPOTHESES_FILE = "config/hypotheses.yaml"
+HARMONISATION_FILE = config.get("harmonisation", "config/harmonisation.yaml")
+OFFICIAL_FILE = config["official"]["file"]
+CONDA_ENV = "../../environment.yml"
+
+# Checked while the workflow is read, so a bad spec stops the run (naming its key) before any job.
+HARMONISATION = _load_spec(HARMONISATION_FILE, config, _load_harmonised(HARMONISED_FILE))
+CROSS_COUNTRY_WAVES = [HARMONISATION.first, HARMONISATION.second]
+COUNTRY_WAVES = _country_waves(config)  # country -> its waves in time order (2+ only)
+
+
+wildcard_constraints:
+    wave="|".join(WAVES),
 
 
 def wave_config(wave):
@@ -21,22 +44,122 @@ def waves_with_published():
     return [wave for wave in WAVES if "published" in wave_config(wave)]
 
 
+def weighting_population_files(wave):
+    """The population files a wave's weighting margins read (none for an unweighted wave).
+    Read through the same function the script uses, so a bad population name stops the run
+    while the workflow is read."""
+    return sorted({margin.file for margin in _weighting_spec(config, wave).margins})
+
+
+# --- configuration a job may read --------------------------------------------------------------
+# A script never sees `config` (smesocial.runner hides it): it reads what its rule passes as
+# params, so Snakemake reruns a job exactly when a key it reads changes (params are a rerun
+# trigger) and never when another key changes.
+
+
+def _copy_dpath(source, target, keys, dpath):
+    """Copy source[keys...] into target, keeping the nesting; '*' takes every key at its level.
+    A key the config leaves out is left out (scripts use their documented defaults)."""
+    head, rest = keys[0], keys[1:]
+    if not isinstance(source, dict):
+        raise WorkflowError(f"config_subset: {dpath!r} goes below a value that is not a mapping")
+    names = list(source) if head == "*" else [head] if head in source else []
+    for name in names:
+        if rest:
+            _copy_dpath(source[name], target.setdefault(name, {}), rest, dpath)
+        else:
+            target[name] = source[name]
+
+
+def config_subset(*dpaths):
+    """The parts of `config` a job's script reads, in config's own shape, as a params value.
+
+    Each dpath is '/'-separated keys ('exclusions/partial_min_answered_share'); '{wave}' is the
+    job's wave wildcard and '*' every key at that level ('waves/*/country')."""
+
+    def subset(wildcards):
+        chosen = {}
+        for dpath in dpaths:
+            keys = dpath.format(**dict(wildcards.items())).split("/")
+            _copy_dpath(config, chosen, keys, dpath)
+        return chosen
+
+    return subset
+
+
+# What describes a wave wherever its results are shown (tables, summaries, the comparison).
+WAVE_DESCRIPTION = ("country", "year", "sample", "disclosure")
+
+
+def waves_described(*fields):
+    return [f"waves/*/{name}" for name in (fields or WAVE_DESCRIPTION)]
+
+
+# --- final outputs -----------------------------------------------------------------------------
+
+
 def reproduction_targets():
     return expand("results/{wave}/reproduction.csv", wave=waves_with_published())
 
 
-wildcard_constraints:
-    wave="|".join(WAVES),
+def comparison_targets():
+    """Every comparison file the configured waves call for."""
+    return [
+        "results/comparisons/dk_no.csv",
+        "results/comparisons/dk_no.parquet",
+        "results/comparisons/non_comparabilities.csv",
+    ] + expand(
+        "results/comparisons/{country}_waves.{ext}",
+        country=COUNTRY_WAVES,
+        ext=["csv", "parquet"],
+    )
 
 
-def settings(*sections, wave=False):
-    """The config sections a rule's script reads, as a params value: Snakemake reruns a job
-    whose params changed, so editing config/config.yaml reruns exactly the rules it affects."""
+def official_targets():
+    return ["results/official/trends.csv", "results/official/benchmarks.csv"]
 
-    def collect(wildcards):
-        chosen = {name: config.get(name) for name in sections}
-        if wave:
-            chosen["wave"] = wave_config(wildcards.wave)
-        return chosen
 
-    return collect
+def manuscript_targets():
+    return [
+        "results/manuscript/paper.html",
+        "results/manuscript/paper.pdf",
+        "results/manuscript/values.csv",
+    ]
+
+
+WAVE_OUTPUTS = [
+    "ingested.parquet",
+    "segments.parquet",
+    "clean.parquet",
+    "exclusions.csv",
+    "flow.csv",
+    "segment_counts.csv",
+    "estimates.csv",
+    "weights.parquet",
+    "weights_summary.csv",
+]
+STATS_OUTPUTS = [
+    "estimates.csv",
+    "estimates.parquet",
+    "tests.csv",
+    "tests.parquet",
+    "summary.md",
+]
+
+
+def final_outputs():
+    """Every file the build makes except provenance.json, which lists them all."""
+    return (
+        expand("results/{wave}/{name}", wave=WAVES, name=WAVE_OUTPUTS)
+        + expand(
+            "results/{wave}/{name}",
+            wave=waves_with_published(),
+            name=["reproduction.csv", "reproduction.md"],
+        )
+        + ["results/summary.md"]
+        + expand("results/stats/{name}", name=STATS_OUTPUTS)
+        + comparison_targets()
+        + official_targets()
+        + notebook_targets()
+        + manuscript_targets()
+    )

@@ -1,17 +1,23 @@
 # Estimates: the share of each indicator per segment (and all), on the base of those who
-# answered the item, with Wilson 95% confidence intervals.
+# answered the item, with Wilson confidence intervals at level 1 - alpha.
 rule estimates:
     input:
         clean="results/{wave}/clean.parquet",
-        harmonised=config["harmonised"],
-        indicators=config["indicators"],
+        harmonised=HARMONISED_FILE,
+        indicators=INDICATORS_FILE,
     output:
-        report("results/{wave}/estimates.csv", caption="../report/estimates.rst", category="Estimates"),
+        report(
+            "results/{wave}/estimates.csv",
+            caption="../report/estimates.rst",
+            category="Estimates",
+        ),
     params:
-        settings=settings("alpha"),
+        config=config_subset("alpha"),
     log:
         "results/logs/{wave}/estimates.log",
     benchmark:
         "results/benchmarks/{wave}/estimates.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/estimates.py"

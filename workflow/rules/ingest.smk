@@ -1,17 +1,22 @@
 # Ingest: read a wave's raw export as its codebook declares, drop direct identifiers, recode
-# every label to the harmonised variables (an unknown label stops the run).
+# every label to the harmonised variables (an unknown label stops the run) and parse the
+# employee counts (an unreadable one stops the run) once, for every later stage.
 rule ingest:
     input:
         raw=raw_file,
         codebook=codebook_file,
-        harmonised=config["harmonised"],
+        harmonised=HARMONISED_FILE,
     output:
         "results/{wave}/ingested.parquet",
     params:
-        settings=settings("exclusions", "privacy", wave=True),
+        config=config_subset(
+            "privacy/respondent_key_salt", "exclusions/test_response_markers"
+        ),
     log:
         "results/logs/{wave}/ingest.log",
     benchmark:
         "results/benchmarks/{wave}/ingest.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/ingest.py"

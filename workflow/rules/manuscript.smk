@@ -18,14 +18,6 @@ MANUSCRIPT_SOURCES = _manuscript_sources(
     _used_specs(_manuscript_specs(), _MANUSCRIPT_TEXT, MANUSCRIPT_PAPER))
 
 
-def manuscript_targets():
-    return [
-        "results/manuscript/paper.html",
-        "results/manuscript/paper.pdf",
-        "results/manuscript/values.csv",
-    ]
-
-
 rule manuscript:
     input:
         paper=MANUSCRIPT_PAPER,

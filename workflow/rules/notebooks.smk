@@ -74,7 +74,7 @@ rule estimates_by_sample:
     output:
         "results/{wave}/estimates_by_sample.csv",
     params:
-        settings=settings("alpha"),
+        config=config_subset("alpha"),
     wildcard_constraints:
         wave="|".join(waves_with_samples()) or "(?!)",
     log:

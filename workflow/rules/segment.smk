@@ -1,16 +1,17 @@
-# Segment: assign every retained respondent to a size segment under each configured scheme,
-# count them, and count respondents on boundaries the sources define inconsistently.
+# Segment: place every ingested respondent in a size segment under each configured scheme (NA
+# where no single segment holds the stated range); clean decides scope from these.
 rule segment:
     input:
-        clean="results/{wave}/clean.parquet",
+        ingested="results/{wave}/ingested.parquet",
     output:
-        segments="results/{wave}/segments.parquet",
-        counts=report("results/{wave}/segment_counts.csv", caption="../report/segment_counts.rst", category="Respondents"),
+        "results/{wave}/segments.parquet",
     params:
-        settings=settings("segmentation", wave=True),
+        config=config_subset("segmentation"),
     log:
         "results/logs/{wave}/segment.log",
     benchmark:
         "results/benchmarks/{wave}/segment.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/segment.py"

@@ -1,31 +1,36 @@
 # Weights: post-stratify a wave to published population counts by size class (raking when it
 # has several margins); a wave without population targets gets unit weights and a warning.
 # The report's own figures stay unweighted; weights.parquet is there for weighted views.
-
-
-from smesocial.weights import weighting_spec as _weighting_spec
-
-
-def weighting_population_files(wave):
-    """The population files a wave's weighting margins read (none for an unweighted wave).
-    Read through the same function the script uses, so a bad population name stops the run
-    while the workflow is read."""
-    return sorted({margin.file for margin in _weighting_spec(config, wave).margins})
+def weighting_config(wildcards):
+    """The wave's `weighting` entry with the population targets and the scheme it names."""
+    chosen = config_subset("weighting/{wave}")(wildcards)
+    entry = chosen.get("weighting", {}).get(wildcards.wave) or {}
+    named = {str(m["population"]) for m in entry.get("margins") or [] if "population" in m}
+    targets = config.get("population_targets") or {}
+    chosen["population_targets"] = {k: v for k, v in targets.items() if k in named}
+    schemes = config.get("segmentation", {})
+    chosen["segmentation"] = {k: v for k, v in schemes.items() if k == entry.get("scheme")}
+    return chosen
 
 
 rule weights:
     input:
         clean="results/{wave}/clean.parquet",
-        segments="results/{wave}/segments.parquet",
         population=lambda wildcards: weighting_population_files(wildcards.wave),
     output:
         weights="results/{wave}/weights.parquet",
-        summary=report("results/{wave}/weights_summary.csv", caption="../report/weights_summary.rst", category="Weights"),
+        summary=report(
+            "results/{wave}/weights_summary.csv",
+            caption="../report/weights_summary.rst",
+            category="Weights",
+        ),
     params:
-        settings=settings("weighting", "population_targets", "segmentation", wave=True),
+        config=weighting_config,
     log:
         "results/logs/{wave}/weights.log",
     benchmark:
         "results/benchmarks/{wave}/weights.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/weights.py"

@@ -4,25 +4,21 @@ comparable -> dk_no.csv (+ .parquet) and non_comparabilities.csv."""
 import pandas as pd
 
 from smesocial.config import load_harmonised
-from smesocial.harmonise import (attach_segment, compare_cross_country, load_spec,
-                                 non_comparabilities_table, wave_info)
+from smesocial.harmonise import (compare_cross_country, load_spec, non_comparabilities_table,
+                                 wave_info, with_segment)
 from smesocial.io import write_parquet
 from smesocial.runner import log, run_step
-from smesocial.segment import load_schemes
 from smesocial.tables import write_csv
 
 
 def step(snakemake) -> None:
-    config = snakemake.config
+    config = snakemake.params.config
     harmonised = load_harmonised(snakemake.input.harmonised)
     spec = load_spec(snakemake.input.harmonisation, config, harmonised)
-    categories = load_schemes(config)[spec.common_scheme].categories
     waves = [spec.first, spec.second]
-    tables = {
-        wave: attach_segment(pd.read_parquet(clean), pd.read_parquet(segments),
-                             spec.common_scheme, categories)
-        for wave, clean, segments in zip(waves, snakemake.input.clean, snakemake.input.segments)
-    }
+    tables = {wave: with_segment(pd.read_parquet(clean), spec.common_scheme, clean)
+              for wave, clean in zip(waves, snakemake.input.clean)}
+    categories = list(tables[spec.first]["segment"].cat.categories)  # the scheme's, in order
     for wave, table in tables.items():
         counts = table["segment"].value_counts(sort=False, dropna=False).to_dict()
         log.info("%s under %s: %s", wave, spec.common_scheme, counts)

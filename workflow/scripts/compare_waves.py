@@ -4,25 +4,22 @@
 import pandas as pd
 
 from smesocial.config import load_codebook, load_harmonised, load_indicators
-from smesocial.harmonise import attach_segment, compare_waves, question_texts, wave_info
+from smesocial.harmonise import compare_waves, question_texts, wave_info, with_segment
 from smesocial.io import write_parquet
 from smesocial.runner import log, run_step
-from smesocial.segment import load_schemes
 from smesocial.tables import write_csv
 
 
 def step(snakemake) -> None:
-    config = snakemake.config
+    config = snakemake.params.config
     harmonised = load_harmonised(snakemake.input.harmonised)
     indicators = load_indicators(snakemake.input.indicators, harmonised.platforms,
                                  harmonised.purposes)
     scheme = snakemake.params.scheme
-    categories = load_schemes(config)[scheme].categories
     waves = list(snakemake.params.waves)  # in time order
-    tables = {
-        wave: attach_segment(pd.read_parquet(clean), pd.read_parquet(segments), scheme, categories)
-        for wave, clean, segments in zip(waves, snakemake.input.clean, snakemake.input.segments)
-    }
+    tables = {wave: with_segment(pd.read_parquet(clean), scheme, clean)
+              for wave, clean in zip(waves, snakemake.input.clean)}
+    categories = list(tables[waves[0]]["segment"].cat.categories)  # the scheme's, in order
     texts = {wave: question_texts(load_codebook(path), harmonised)
              for wave, path in zip(waves, snakemake.input.codebooks)}
     table = compare_waves(tables, [wave_info(config, w) for w in waves], indicators, categories,

@@ -17,7 +17,7 @@ def step(snakemake) -> None:
     if not_asked:
         log.info("not asked in this wave, no estimates: %s", ", ".join(not_asked))
     estimates = share_estimates(
-        clean, indicators, wave=snakemake.wildcards.wave, alpha=snakemake.config["alpha"]
+        clean, indicators, wave=snakemake.wildcards.wave, alpha=snakemake.params.config["alpha"]
     )
     write_csv(estimates, snakemake.output[0])
     log.info("%d estimates for %d indicators", len(estimates), estimates["indicator"].nunique())

@@ -19,7 +19,7 @@ def step(snakemake) -> None:
     clean["sample"] = clean["sample"].astype("category").cat.remove_unused_categories()
     asked, _not_asked = asked_indicators(clean, indicators)  # as the estimates stage
     estimates = share_estimates(clean, asked, wave=snakemake.wildcards.wave,
-                                segment_column="sample", alpha=snakemake.config["alpha"])
+                                segment_column="sample", alpha=snakemake.params.config["alpha"])
     write_csv(estimates.rename(columns={"segment": "sample"}), snakemake.output[0])
     log.info("%d estimates for %d indicators by sample (%s)", len(estimates), len(asked),
              ", ".join(str(s) for s in clean["sample"].cat.categories))

@@ -1,8 +1,9 @@
-"""Snakemake entry: raw export -> results/{wave}/ingested.parquet (identifiers dropped, labels recoded)."""
+"""Snakemake entry: raw export -> results/{wave}/ingested.parquet (identifiers dropped, labels
+recoded, employee counts parsed)."""
 
 import os
 
-from smesocial.clean import parse_employee_column
+from smesocial.clean import with_employee_counts
 from smesocial.codebook import build_ingested, respondent_key_salt
 from smesocial.config import load_codebook, load_harmonised
 from smesocial.io import read_export, write_parquet
@@ -10,22 +11,21 @@ from smesocial.runner import log, run_step
 
 
 def step(snakemake) -> None:
+    config = snakemake.params.config
     codebook = load_codebook(snakemake.input.codebook)
     harmonised = load_harmonised(snakemake.input.harmonised)
-    salt, salt_source = respondent_key_salt(snakemake.config, os.environ)
+    salt, salt_source = respondent_key_salt(config, os.environ)
     log.info("respondent key salt from %s", salt_source)  # where from, never the value
     raw = read_export(snakemake.input.raw, codebook)
     ingested = build_ingested(
         raw, codebook, harmonised,
         source=str(snakemake.input.raw),
         salt=salt,
-        test_markers=snakemake.config["exclusions"]["test_response_markers"],
+        test_markers=config["exclusions"]["test_response_markers"],
     )
-    # Unreadable employee counts stop the run here, before anything is written, so a bad export
-    # leaves no partial results. Test responses are spared: junk typed there is excluded anyway.
-    real = ~ingested["is_test_marked"].astype(bool)
-    parse_employee_column(ingested.loc[real, "employees_raw"], ingested["raw_row"],
-                          source=str(snakemake.input.raw), column=codebook.employees_column)
+    # Counts are parsed once, here, so an unreadable one stops the run before anything is written.
+    ingested = with_employee_counts(ingested, source=str(snakemake.input.raw),
+                                    column=codebook.employees_column)
     write_parquet(ingested, snakemake.output[0])
     log.info("%s: %d rows ingested (%d complete, %d marked as test), %d columns",
              snakemake.wildcards.wave, len(ingested), int((ingested["status"] == "complete").sum()),

@@ -10,7 +10,7 @@ from smesocial.tables import write_csv
 
 
 def step(snakemake) -> None:
-    config = snakemake.config
+    config = snakemake.params.config
     harmonised = load_harmonised(snakemake.input.harmonised)
     spec = load_spec(snakemake.input.harmonisation, config, harmonised)
     waves = list(snakemake.params.waves)

@@ -6,7 +6,7 @@ from smesocial.tables import write_csv
 
 
 def step(snakemake) -> None:
-    official = snakemake.config["official"]
+    official = snakemake.params.config.get("official") or {}
     recorded = official.get("disagreements") or []
     frame = read_official(snakemake.input.official, recorded)
     notes = {(str(r["country"]), int(r["year"]), str(r["indicator"]), str(r["size_class"])):

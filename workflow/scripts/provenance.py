@@ -8,7 +8,7 @@ from smesocial.runner import run_step
 
 def step(snakemake) -> None:
     manifest = build_manifest(
-        config=snakemake.config,
+        config=snakemake.params.config,
         inputs=[*snakemake.input.raw, *snakemake.input.config_files],
         outputs=list(snakemake.input.outputs),
         scripts_by_rule=snakemake.params.scripts_by_rule,

@@ -14,12 +14,11 @@ def step(snakemake) -> None:
     wave = snakemake.wildcards.wave
     estimates = pd.read_csv(snakemake.input.estimates)
     published = load_yaml(snakemake.input.published)
-    table = compare_published(
-        estimates, published, snakemake.config["reproduction"]["tolerance_pp"]
-    )
+    config = snakemake.params.config
+    table = compare_published(estimates, published, config["reproduction"]["tolerance_pp"])
     claims = check_rank_claims(estimates, published)
     write_csv(table, snakemake.output.table)
-    disclosure = " ".join(snakemake.config["waves"][wave]["disclosure"].split())
+    disclosure = " ".join(config["waves"][wave]["disclosure"].split())
     Path(snakemake.output.summary).write_text(
         reproduction_markdown(wave, table, claims, published, disclosure), encoding="utf-8"
     )

@@ -19,20 +19,19 @@ def by_wave(paths) -> dict[str, pd.DataFrame]:
 
 
 def step(snakemake) -> None:
-    config = snakemake.config
+    config = snakemake.params.config
     harmonised = load_harmonised(snakemake.input.harmonised)
     indicators = load_indicators(snakemake.input.indicators, harmonised.platforms,
                                  harmonised.purposes)
     declarations = load_hypotheses(snakemake.input.hypotheses, harmonised.platforms)
     tables = by_wave(snakemake.input.clean)
-    weights = by_wave(snakemake.input.weights)  # empty while no weights rule exists
+    weights = by_wave(snakemake.input.weights)
     # Tests pooling waves stratify on the common size scheme, never on each wave's own one.
     common_scheme = load_spec(snakemake.input.harmonisation, config, harmonised).common_scheme
-    segments = by_wave(snakemake.input.segments)
     battery = run_battery(
         declarations, tables, configured_waves=list(config["waves"]), indicators=indicators,
         alpha=config["alpha"], seed=config["random_seed"], weights=weights,
-        segments=segments, common_scheme=common_scheme,
+        common_scheme=common_scheme,
     )
     out = snakemake.output
     write_csv(battery.estimates, out.estimates)

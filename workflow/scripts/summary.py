@@ -15,7 +15,7 @@ def by_wave(paths) -> dict[str, pd.DataFrame]:
 
 def step(snakemake) -> None:
     text = summary_markdown(
-        snakemake.config,
+        snakemake.params.config,
         by_wave(snakemake.input.flows),
         by_wave(snakemake.input.counts),
         by_wave(snakemake.input.reproductions),

@@ -1,4 +1,4 @@
-"""Snakemake entry: clean.parquet + segments.parquet + population counts -> weights.parquet
+"""Snakemake entry: clean.parquet + population counts -> weights.parquet
 (one weight per respondent) and weights_summary.csv (cells, design effect, method)."""
 
 import pandas as pd
@@ -12,16 +12,15 @@ from smesocial.weights import load_margin, weight_wave, weighting_spec
 
 def step(snakemake) -> None:
     wave = snakemake.wildcards.wave
-    spec = weighting_spec(snakemake.config, wave)
-    scheme = load_schemes(snakemake.config)[spec.scheme] if spec.scheme else None
+    config = snakemake.params.config
+    spec = weighting_spec(config, wave)
+    scheme = load_schemes(config)[spec.scheme] if spec.scheme else None
     margins = [load_margin(margin, scheme) for margin in spec.margins]
     for margin in margins:
         log.info("margin %s: population %s (%s)", margin.variable, margin.targets, margin.source)
+    # A margin's variable is a column of the analysis table (segment_<scheme> among them).
     clean = pd.read_parquet(snakemake.input.clean)
-    segments = pd.read_parquet(snakemake.input.segments).drop(columns=["employees"])
-    # A margin's variable is a clean.parquet column or a segment_<scheme> column.
-    respondents = clean.merge(segments, on="respondent_id", how="left", validate="one_to_one")
-    result = weight_wave(respondents, margins, wave=wave, reason=spec.reason,
+    result = weight_wave(clean, margins, wave=wave, reason=spec.reason,
                          max_iter=spec.max_iter, tol=spec.tol,
                          source=f"config/config.yaml (weighting.{wave})")
     write_parquet(result.weights, snakemake.output.weights)

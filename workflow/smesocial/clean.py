@@ -17,8 +17,11 @@ Why this order:
      responses still in play (rows without both timestamps are never speeders; a wave without
      timings skips the rule with a log line, the flow still shows the step with 0).
   5. out_of_scope: no usable count, outside the wave's population (`waves.<wave>.population`,
-     default the segmentation scheme's range), or a range no single segment holds. Last, so
-     employee counts are parsed only for rows that reach it.
+     default the segmentation scheme's range), or a range no single segment of the wave's
+     scheme holds (the segment stage's `segment_<scheme>` is NA).
+
+Employee counts arrive parsed (ingest) and segments assigned (segment); this stage decides who
+is analysed and writes the analysis table every later stage reads.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ import pandas as pd
 from smesocial.codebook import normalise_label
 from smesocial.errors import InputError
 from smesocial.io import RAW_ROW
-from smesocial.segment import Scheme, assign, load_schemes, unassigned_reasons
+from smesocial.segment import Scheme, load_schemes, segment_column, unassigned_reasons
 
 Kind = Literal["exact", "approximate", "range", "open_ended"]
 
@@ -63,7 +66,8 @@ _INGEST_ONLY = ("respondent_key_hash", "is_test_marked", "started", "finished")
 # what "identical answers" compares when the caller does not name them.
 INGEST_BOOKKEEPING = ("raw_row", "response_id", "status", "started", "finished",
                       "respondent_key_hash", "employees_raw", "is_test_marked", "items_answered",
-                      "items_total")
+                      "items_total", "employees", "employees_low", "employees_high",
+                      "employees_kind")
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +180,18 @@ def parse_employee_column(texts: pd.Series, rows: pd.Series, *, source: str,
         "employees_high": pd.array(pick("high"), dtype="Int64"),
         "employees_kind": pd.array(pick("kind"), dtype="str"),
     }, index=texts.index)
+
+
+def with_employee_counts(ingested: pd.DataFrame, *, source: str, column: str) -> pd.DataFrame:
+    """The ingested table with its counts parsed (employees, employees_low/high/kind).
+
+    Every count is checked except those of rows marked as test responses (junk typed there is
+    excluded anyway; their counts stay NA), so a bad export stops at ingest, naming `source`,
+    the raw `column` and every unreadable raw row."""
+    real = ~ingested["is_test_marked"].astype(bool)
+    counts = parse_employee_column(ingested.loc[real, "employees_raw"], ingested[RAW_ROW],
+                                   source=source, column=column)
+    return ingested.join(counts.reindex(ingested.index))
 
 
 # --- exclusion rules ---------------------------------------------------------------------------
@@ -406,9 +422,10 @@ def _rule_out_of_scope(frame: pd.DataFrame, ctx: Context) -> pd.Series:
         reasons[idx] = (f"reports {frame.at[idx, 'employees_raw'].strip()!r}, i.e. "
                         f"{_count_label(frame.loc[idx])} employees; the population of wave "
                         f"{ctx.wave!r} is firms with {population.label()} ({population.origin})")
-    no_segment = unassigned_reasons(frame[["employees_low", "employees_high"]], ctx.scheme)
-    fill = ~outside & no_segment.notna().to_numpy()
-    reasons[fill] = (no_segment[fill] + f" (segmentation scheme {ctx.scheme.name!r})")
+    # The segment stage found no single segment of the wave's scheme for these: say why.
+    fill = ~outside & frame[segment_column(ctx.scheme.name)].isna().to_numpy()
+    no_segment = unassigned_reasons(frame.loc[fill, ["employees_low", "employees_high"]], ctx.scheme)
+    reasons[fill] = (no_segment + f" (segmentation scheme {ctx.scheme.name!r})")
     return reasons
 
 
@@ -429,19 +446,17 @@ _RULES: dict[str, Callable[[pd.DataFrame, Context], pd.Series]] = {
 assert tuple(_RULES) == RULES
 
 
-def apply_exclusions(ingested: pd.DataFrame, config: Mapping[str, Any], wave: str, *,
-                     source: str = "ingested table",
-                     employees_column: str = "employees_raw",
+def apply_exclusions(ingested: pd.DataFrame, segments: pd.DataFrame, config: Mapping[str, Any],
+                     wave: str, *, source: str = "ingested table",
                      answer_columns: Sequence[str] | None = None,
                      ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Apply the exclusion rules in order; return (clean, exclusions, flow).
 
-    `answer_columns` are what "identical answers" compares (the harmonised variables); by
-    default every ingested column that is not bookkeeping. Employee counts are converted for
-    the rows that reach out_of_scope. In the workflow the ingest step has already checked every
-    count except those of test responses (so a bad export stops before anything is written);
-    called on its own, an unreadable count on a row reaching out_of_scope raises InputError
-    naming `source`, `employees_column` and every such raw_row.
+    `ingested` has its employee counts parsed (`with_employee_counts`); `segments` is the
+    segment stage's table (`segment.segment_table`: raw_row and segment_<scheme> for every
+    scheme). `config` holds `exclusions`, `segmentation` and this wave's entry. `answer_columns`
+    are what "identical answers" compares (the harmonised variables); by default every ingested
+    column that is not bookkeeping.
     """
     wave_cfg = config["waves"][wave]
     schemes = load_schemes(config)
@@ -453,16 +468,13 @@ def apply_exclusions(ingested: pd.DataFrame, config: Mapping[str, Any], wave: st
                          expected="every variable of the harmonised spec (re-run ingest)")
     ctx = Context(config, wave, schemes[wave_cfg["segmentation"]], tuple(answer_columns), source)
     wave_population(config, wave, ctx.scheme)  # a bad population stops the run before any rule
-    remaining = ingested.sort_values(RAW_ROW, kind="stable").reset_index(drop=True)
+    remaining = (ingested.merge(segments, on=RAW_ROW, how="left", validate="one_to_one")
+                 .sort_values(RAW_ROW, kind="stable").reset_index(drop=True))
     raw_rows = remaining[RAW_ROW].astype("int64")
     n_raw = len(remaining)
     flow = [dict(step="raw", n_in=n_raw, n_excluded=0, n_out=n_raw)]
     excluded: list[pd.DataFrame] = []
     for rule in RULES:
-        if rule == "out_of_scope":
-            counts = parse_employee_column(remaining["employees_raw"], remaining[RAW_ROW],
-                                           source=source, column=employees_column)
-            remaining = pd.concat([remaining, counts], axis=1)
         reasons = _RULES[rule](remaining, ctx)
         hit = reasons.notna().to_numpy()
         excluded.append(pd.DataFrame({
@@ -480,7 +492,7 @@ def apply_exclusions(ingested: pd.DataFrame, config: Mapping[str, Any], wave: st
                                     "reason": "str", RAW_ROW: "int64"})
     flow_table = pd.DataFrame(flow, columns=["step", "n_in", "n_excluded", "n_out"])
     check_flow(flow_table, raw_rows, exclusions, remaining)
-    clean = build_clean(remaining, wave_cfg, wave, ctx.scheme)
+    clean = build_clean(remaining, wave_cfg, wave, ctx.scheme, list(schemes))
     return clean, exclusions, flow_table
 
 
@@ -556,8 +568,10 @@ def sample_column(frame: pd.DataFrame, wave_cfg: Mapping[str, Any], wave: str) -
 
 
 def build_clean(frame: pd.DataFrame, wave_cfg: Mapping[str, Any], wave: str,
-                scheme: Scheme) -> pd.DataFrame:
-    """The analysed table: identity and wave columns first, then the harmonised variables."""
+                scheme: Scheme, scheme_names: Sequence[str]) -> pd.DataFrame:
+    """The analysed table: identity and wave columns first, the segment under the wave's
+    scheme (`segment`) and under every scheme (`segment_<scheme>`), then the harmonised
+    variables."""
     head = pd.DataFrame({
         "respondent_id": (wave + "-" + frame["response_id"]).astype("str"),
         "wave": pd.Series(wave, index=frame.index, dtype="str"),
@@ -572,7 +586,8 @@ def build_clean(frame: pd.DataFrame, wave_cfg: Mapping[str, Any], wave: str,
         "employees_high": frame["employees_high"].astype("Int64"),
         "employees_raw": frame["employees_raw"].astype("str"),
         "employees_kind": frame["employees_kind"].astype("str"),
-        "segment": assign(frame[["employees_low", "employees_high"]], scheme),
+        "segment": frame[segment_column(scheme.name)],
+        **{segment_column(name): frame[segment_column(name)] for name in scheme_names},
         "items_answered": frame["items_answered"].astype("int64"),
         "items_total": frame["items_total"].astype("int64"),
     }, index=frame.index)

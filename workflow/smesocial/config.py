@@ -266,3 +266,91 @@ def validate_config(config: Any, schema: dict[str, Any], source: str) -> None:
         first = errors[0]
         where = ".".join(str(p) for p in first.absolute_path) or "(top level)"
         raise InputError(source, f"invalid configuration at key '{where}'", expected=first.message)
+
+
+# --------------------------------------------------------------------------------------------
+SEGMENT_PREFIX = "segment_"
+DEFAULT_SOURCE = "weighting targets"
+DEFAULT_MAX_ITER = 1000
+DEFAULT_TOL = 1e-10  # largest gap between a weighted and a population share, in share units
+
+
+# Survey weighting (`weighting:` and `population_targets:`): read while the workflow is parsed,
+# so it stays free of numpy/pandas; smesocial.weights computes the weights.
+
+
+@dataclass(frozen=True)
+class MarginSpec:
+    """One configured margin: which respondent variable, which population counts, how mapped."""
+
+    variable: str
+    file: str
+    filter: dict[str, str]
+    mapping: dict[str, str | None]  # population class -> cell of `variable` (None = out of scope)
+    source: str
+    class_column: str = "size_class_persons_employed"
+    count_column: str = "count"
+    note: str = ""
+    where: str = DEFAULT_SOURCE  # the config key, named in errors about this margin
+
+
+@dataclass(frozen=True)
+class WeightingSpec:
+    """A wave's weighting configuration; no margins = unweighted, for `reason`."""
+
+    wave: str
+    scheme: str | None = None
+    margins: tuple[MarginSpec, ...] = ()
+    reason: str = ""
+    max_iter: int = DEFAULT_MAX_ITER
+    tol: float = DEFAULT_TOL
+
+
+def weighting_spec(config: Mapping[str, Any], wave: str,
+                   source: str = "config/config.yaml") -> WeightingSpec:
+    """Resolve `weighting.<wave>` (and the named `population_targets` it refers to)."""
+    entry = (config.get("weighting") or {}).get(wave)
+    if entry is None:
+        return WeightingSpec(wave, reason=f"wave {wave!r} has no entry under `weighting` in {source}")
+    where = f"weighting.{wave}"
+    if not entry.get("margins"):
+        reason = str(entry.get("reason") or "no population targets configured")
+        return WeightingSpec(wave, reason=reason)
+    scheme = str(entry["scheme"])
+    if scheme not in config.get("segmentation", {}):
+        raise InputError(source, f"{where}.scheme names an unknown segmentation scheme",
+                         found=scheme, expected=f"one of {sorted(config.get('segmentation', {}))}")
+    named = config.get("population_targets") or {}
+    margins: list[MarginSpec] = []
+    for i, raw in enumerate(entry["margins"]):
+        key = f"{where}.margins[{i}]"
+        variable = str(raw["variable"])
+        if variable.startswith(SEGMENT_PREFIX) and variable != SEGMENT_PREFIX + scheme:
+            raise InputError(source, f"{key}.variable is a segment column of another scheme than "
+                             f"the wave's weighting scheme {scheme!r}", found=variable,
+                             expected=f"{SEGMENT_PREFIX}{scheme} (or change {where}.scheme)")
+        if "population" in raw:
+            name = str(raw["population"])
+            if name not in named:
+                raise InputError(source, f"{key}.population names an unknown population target",
+                                 found=name, expected=f"one of {sorted(named)} (population_targets)")
+            target = named[name]
+            file, filt, src = target["file"], target.get("filter", {}), target["source"]
+            class_column = target.get("class_column", MarginSpec.class_column)
+            count_column = target.get("count_column", MarginSpec.count_column)
+        else:
+            file, filt, src = raw["population_file"], raw.get("population_filter", {}), raw["source"]
+            class_column = raw.get("class_column", MarginSpec.class_column)
+            count_column = raw.get("count_column", MarginSpec.count_column)
+        # YAML reads an unquoted class like 0 as an integer: classes are compared as text.
+        mapping = {str(k): (None if v is None else str(v)) for k, v in raw["mapping"].items()}
+        margins.append(MarginSpec(variable, str(file), {str(k): str(v) for k, v in filt.items()},
+                                  mapping, str(src), str(class_column), str(count_column),
+                                  str(raw.get("note", "")), f"{source} ({key})"))
+    variables = [m.variable for m in margins]
+    if len(set(variables)) != len(variables):
+        raise InputError(source, f"{where}.margins repeats a variable", found=variables,
+                         expected="each variable in one margin")
+    return WeightingSpec(wave, scheme, tuple(margins), str(entry.get("reason", "")),
+                         int(entry.get("max_iter", DEFAULT_MAX_ITER)),
+                         float(entry.get("tol", DEFAULT_TOL)))

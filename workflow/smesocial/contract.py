@@ -26,7 +26,7 @@ from smesocial.codebook import STATUSES
 from smesocial.config import Harmonised
 from smesocial.errors import InputError
 from smesocial.io import RAW_ROW
-from smesocial.segment import Scheme
+from smesocial.segment import Scheme, segment_column
 
 COUNTRIES = ("DK", "NO")  # as config/schemas/config.schema.yaml allows
 YEARS = (1990, 2100)
@@ -72,8 +72,11 @@ def _derived_agrees(source: str, derived: str, true_levels: Sequence[str]) -> pa
 
 
 def clean_schema(harmonised: Harmonised, *, wave: str, wave_cfg: Mapping[str, Any],
-                 scheme: Scheme) -> pa.DataFrameSchema:
-    """The contract of a wave's clean table (see the module docstring)."""
+                 scheme: Scheme, schemes: Mapping[str, Scheme]
+                 ) -> pa.DataFrameSchema:
+    """The contract of a wave's clean table (see the module docstring): `segment` under the
+    wave's `scheme` (never NA) and a `segment_<name>` for each of `schemes` (NA where that
+    scheme holds none of the respondent's range)."""
     kinds = list(get_args(Kind))
     columns: dict[str, pa.Column] = {
         "respondent_id": pa.Column(str, pa.Check.str_startswith(f"{wave}-"), unique=True),
@@ -92,6 +95,8 @@ def clean_schema(harmonised: Harmonised, *, wave: str, wave_cfg: Mapping[str, An
         "employees_raw": pa.Column(str, pa.Check.str_length(min_value=1)),
         "employees_kind": pa.Column(str, pa.Check.isin(kinds)),
         "segment": _category(scheme.categories, ordered=True, nullable=False),
+        **{segment_column(name): _category(other.categories, ordered=True, nullable=True)
+           for name, other in schemes.items()},
         "items_answered": pa.Column("int64", pa.Check.ge(0)),
         "items_total": pa.Column("int64", pa.Check.ge(1)),
     }

@@ -345,21 +345,14 @@ def country_waves(config: Mapping[str, Any], minimum: int = 2) -> dict[str, list
     return {c: ws for c, ws in sorted(by_country.items()) if len(ws) >= minimum}
 
 
-def attach_segment(clean: pd.DataFrame, segments: pd.DataFrame, scheme: str,
-                   categories: Sequence[str]) -> pd.DataFrame:
-    """The clean table with a `segment` column: the respondent's segment under `scheme` (from
-    segments.parquet), NA where the scheme holds none of its range."""
-    import pandas as pd
-
+def with_segment(clean: pd.DataFrame, scheme: str, source: str = "clean.parquet") -> pd.DataFrame:
+    """The analysis table with `segment` set to the respondent's segment under `scheme` (its
+    `segment_<scheme>` column; NA where the scheme holds none of the range)."""
     column = f"segment_{scheme}"
-    if column not in segments.columns:
-        raise InputError("segments.parquet", f"no column {column!r}",
-                         expected="the segment stage's output for every configured scheme")
-    by_id = segments.set_index("respondent_id")[column].astype("object")
-    out = clean.drop(columns=["segment"], errors="ignore").copy()
-    out["segment"] = pd.Categorical(out["respondent_id"].map(by_id), categories=list(categories),
-                                    ordered=True)
-    return out
+    if column not in clean.columns:
+        raise InputError(source, f"no column {column!r}",
+                         expected="a segment_<scheme> column per configured scheme (re-run clean)")
+    return clean.assign(segment=clean[column])
 
 
 def measured(table: pd.DataFrame, variable: str) -> bool:
@@ -469,7 +462,7 @@ def compare_cross_country(tables: Mapping[str, pd.DataFrame], waves: Mapping[str
                           comparison: str = "dk_no") -> pd.DataFrame:
     """Every comparable item (and only those) x segment (all + `segments`) x the two waves, and
     the first - second difference with a Newcombe interval. `tables`: wave -> clean table with
-    a `segment` column (attach_segment). The note names the item's non-comparabilities."""
+    a `segment` column (with_segment). The note names the item's non-comparabilities."""
     import pandas as pd
 
     first, second = waves[spec.first], waves[spec.second]

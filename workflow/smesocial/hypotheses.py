@@ -298,7 +298,6 @@ class Context:
     settings: Settings
     alpha: float
     seed: int
-    segments: Mapping[str, pd.DataFrame] = field(default_factory=dict)
     common_scheme: str | None = None
 
 
@@ -311,16 +310,14 @@ def run_battery(
     alpha: float,
     seed: int,
     weights: Mapping[str, pd.DataFrame | None] | None = None,
-    segments: Mapping[str, pd.DataFrame] | None = None,
     common_scheme: str | None = None,
 ) -> Battery:
     """Every declared test on every declared wave, plus the shares behind them.
 
     Tests pooling several waves stratify on `common_scheme` (the harmonisation spec's size
-    scheme), read from each wave's `segments` table (respondent_id + `segment_<scheme>`), since
-    the waves' own schemes differ; single-wave tests keep each wave's own segment."""
-    context = Context(indicators, declarations.settings, alpha, seed,
-                      dict(segments or {}), common_scheme)
+    scheme), the `segment_<scheme>` column of each wave's analysis table, since the waves' own
+    schemes differ; single-wave tests keep each wave's own segment."""
+    context = Context(indicators, declarations.settings, alpha, seed, common_scheme)
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
     for hypothesis in declarations.hypotheses:
@@ -389,15 +386,16 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
 def _pooled(waves: tuple[str, ...], tables: Mapping[str, pd.DataFrame], segment: str,
             context: Context | None = None) -> pd.DataFrame:
     """One wave's table (with its own segment), or several stacked with the common size scheme
-    (`context.common_scheme`, from each wave's segments table) as their segment: the waves' own
+    (`context.common_scheme`, each table's `segment_<scheme>`) as their segment: the waves' own
     schemes cut size at different points, so their levels cannot be merged by name."""
     if len(waves) == 1:
         return tables[waves[0]]
     frames = [tables[w] for w in waves]
-    if context is not None and context.common_scheme and context.segments:
-        frames = [_with_common_segment(w, f, segment, context) for w, f in zip(waves, frames)]
+    if context is not None and context.common_scheme:
+        frames = [_with_common_segment(w, f, segment, context.common_scheme)
+                  for w, f in zip(waves, frames)]
         return pd.concat(frames, ignore_index=True)
-    # Without segments tables (unit tests, callers outside the workflow): the union of the
+    # Without a common scheme (unit tests, callers outside the workflow): the union of the
     # waves' levels in order, which is only right when the waves share one scheme.
     segment_levels: list[Any] = []
     for frame in frames:
@@ -411,22 +409,14 @@ def _pooled(waves: tuple[str, ...], tables: Mapping[str, pd.DataFrame], segment:
 
 
 def _with_common_segment(wave: str, table: pd.DataFrame, segment: str,
-                         context: Context) -> pd.DataFrame:
-    """`table` with its segment column replaced by the wave's common-scheme segment, joined on
-    respondent_id (a respondent without one gets no segment)."""
-    column = f"segment_{context.common_scheme}"
-    segments = context.segments.get(wave)
-    if segments is None or column not in segments or "respondent_id" not in segments:
-        raise InputError(f"results/{wave}/segments.parquet",
-                         f"no {column} column to pool wave {wave} on",
-                         expected="respondent_id and a column per configured scheme")
-    common = segments.set_index(segments["respondent_id"].astype(str))[column]
-    out = table.copy()
-    out[segment] = pd.Categorical(
-        out["respondent_id"].astype(str).map(common).astype("object"),
-        categories=list(common.cat.categories) if isinstance(common.dtype, pd.CategoricalDtype)
-        else sorted(common.dropna().unique()), ordered=True)
-    return out
+                         scheme: str) -> pd.DataFrame:
+    """`table` with its segment column replaced by its `segment_<scheme>` column."""
+    column = f"segment_{scheme}"
+    if column not in table:
+        raise InputError(f"results/{wave}/clean.parquet", f"no {column} column to pool wave "
+                         f"{wave} on", expected="a segment_<scheme> column per configured scheme "
+                         "(re-run the clean stage)")
+    return table.assign(**{segment: table[column]})
 
 
 def _segments_for(spec: TestSpec, table: pd.DataFrame, segment: str) -> list[str]:

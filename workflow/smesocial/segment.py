@@ -131,6 +131,21 @@ def unassigned_reasons(employees: pd.Series | pd.DataFrame, scheme: Scheme) -> p
     return reasons
 
 
+def segment_column(scheme: str) -> str:
+    """The analysis table's column holding a respondent's segment under `scheme`."""
+    return f"segment_{scheme}"
+
+
+def segment_table(rows: pd.DataFrame, schemes: Mapping[str, Scheme]) -> pd.DataFrame:
+    """`raw_row` and one `segment_<scheme>` column per scheme for every row of `rows` (which has
+    raw_row, employees_low and employees_high): NA where no single segment holds the range."""
+    ranges = rows[["employees_low", "employees_high"]]
+    table = pd.DataFrame({"raw_row": rows["raw_row"].astype("int64").to_numpy()})
+    for name, scheme in schemes.items():
+        table[segment_column(name)] = assign(ranges, scheme)
+    return table
+
+
 def segment_counts(employees: pd.Series, segments: Mapping[str, pd.Series | pd.Categorical],
                    schemes: Mapping[str, Scheme], boundary_checks: Iterable[int] = (),
                    check_scheme: str = "") -> pd.DataFrame:

@@ -1,0 +1,19 @@
+# Summary: a readable page of the run: per wave what the data are, the respondent flow, the
+# segment counts and how the published figures were reproduced.
+rule summary:
+    input:
+        flows=expand("results/{wave}/flow.csv", wave=WAVES),
+        counts=expand("results/{wave}/segment_counts.csv", wave=WAVES),
+        reproductions=expand("results/{wave}/reproduction.csv", wave=waves_with_published()),
+    output:
+        report("results/summary.md", caption="../report/summary.rst", category="Summary"),
+    params:
+        config=config_subset(*waves_described()),
+    log:
+        "results/logs/summary.log",
+    benchmark:
+        "results/benchmarks/summary.tsv"
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/summary.py"
