@@ -3,12 +3,12 @@
 from pathlib import Path
 
 from smesocial.provenance import build_manifest, write_manifest
-from smesocial.runner import run_step
+from smesocial.runner import read_everything, run_step
 
 
 def step(snakemake) -> None:
     manifest = build_manifest(
-        config=snakemake.params.config,
+        config=read_everything(snakemake.params.config),
         inputs=[*snakemake.input.raw, *snakemake.input.config_files],
         outputs=list(snakemake.input.outputs),
         scripts_by_rule=snakemake.params.scripts_by_rule,

@@ -31,6 +31,89 @@ def remove_outputs(outputs: list[str]) -> None:
             path.unlink()
 
 
+class ReadConfig(dict):
+    """A job's config params (a dict in config's shape) that records which keys the script
+    reads, as '/'-joined paths ('waves/dk_2024/population/min_employees'; list items by index).
+
+    A leaf is a value that is neither a mapping nor a list of mappings; a key looked up but
+    absent counts as read too (adding it later changes the result). Run logs list the paths
+    (run_step), so a reviewer sees which configuration each step used and the configuration
+    test can check that Snakemake reruns a step exactly when one of them changes.
+    """
+
+    def __init__(self, data: dict[str, Any], path: tuple[str, ...] = (),
+                 reads: set[str] | None = None) -> None:
+        super().__init__(data)
+        self.path = path
+        self.reads: set[str] = set() if reads is None else reads
+
+    def _tracked(self, key: Any, value: Any) -> Any:
+        path = (*self.path, str(key))
+        if isinstance(value, dict):
+            return ReadConfig(value, path, self.reads)
+        if isinstance(value, list) and any(isinstance(item, dict) for item in value):
+            return _ReadList(value, path, self.reads)
+        self.reads.add("/".join(path))
+        return value
+
+    def __getitem__(self, key: Any) -> Any:
+        if key not in self:
+            self.reads.add("/".join((*self.path, str(key))))
+        return self._tracked(key, super().__getitem__(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else self._absent(key, default)
+
+    def _absent(self, key: Any, default: Any) -> Any:
+        self.reads.add("/".join((*self.path, str(key))))
+        return default
+
+    def items(self) -> list[tuple[Any, Any]]:  # type: ignore[override]
+        return [(key, self[key]) for key in self.keys()]
+
+    def values(self) -> list[Any]:  # type: ignore[override]
+        return [self[key] for key in self.keys()]
+
+
+class _ReadList(list):
+    """A list of mappings inside ReadConfig: its items are tracked by index."""
+
+    def __init__(self, data: list[Any], path: tuple[str, ...], reads: set[str]) -> None:
+        super().__init__(data)
+        self.path, self.reads = path, reads
+
+    def __getitem__(self, index: Any) -> Any:
+        value = super().__getitem__(index)
+        if isinstance(index, slice):
+            return [ReadConfig({"_": v}, self.path, self.reads)["_"] for v in value]
+        return ReadConfig({str(index): value}, self.path, self.reads)[str(index)]
+
+    def __iter__(self) -> Any:
+        return (self[i] for i in range(len(self)))
+
+
+def read_everything(config: Any) -> Any:
+    """A plain deep copy of a ReadConfig, marking every leaf read (for steps such as the
+    provenance manifest that record the whole configuration)."""
+    if isinstance(config, dict):
+        return {key: read_everything(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [read_everything(value) for value in config]
+    return config
+
+
+class _Params:
+    """`snakemake.params` with its `config` entry tracked (ReadConfig)."""
+
+    def __init__(self, params: Any, reads: set[str]) -> None:
+        self._params = params
+        config = getattr(params, "config", None)
+        self.config = ReadConfig(config, reads=reads) if isinstance(config, dict) else config
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._params, name)
+
+
 class ConfigAccessError(AttributeError):
     """A script read `snakemake.config`: a programming error, not bad input."""
 
@@ -46,6 +129,8 @@ class ParamsOnly:
 
     def __init__(self, snakemake: Any) -> None:
         self._snakemake = snakemake
+        self.config_read: set[str] = set()
+        self.params = _Params(getattr(snakemake, "params", None), self.config_read)
 
     def __getattr__(self, name: str) -> Any:
         if name == "config":
@@ -61,8 +146,11 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     delete outputs, exit 1."""
     log_files = list(getattr(snakemake, "log", []) or [])
     configure_logging(log_files[0] if log_files else None)
+    job = ParamsOnly(snakemake)
     try:
-        step(ParamsOnly(snakemake))
+        step(job)
+        # One line a reviewer (and tests/integration/test_config_params.py) reads.
+        log.info("config read: %s", ", ".join(sorted(job.config_read)) or "none")
     except (InputError, ConfigAccessError) as exc:  # str(InputError) is its one paragraph
         remove_outputs(list(snakemake.output))
         log.error("%s", exc)
