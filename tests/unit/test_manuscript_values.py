@@ -1,12 +1,13 @@
-"""The manuscript's values: formatting rules, provenance rows, errors that name file and selector,
-the generated tables, and the staging of a build (smesocial.manuscript_values and the staging
-helpers of smesocial.manuscript)."""
+"""The manuscript's values: the value map manuscript/values.yaml (smesocial.value_specs), formatting
+rules, provenance rows, errors that name file and selector, the generated tables, and the staging
+of a build (smesocial.manuscript_values and the staging helpers of smesocial.manuscript)."""
 
 from __future__ import annotations
 
 import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,12 +19,15 @@ from smesocial.errors import InputError
 from smesocial.manuscript import (check_variables, figure_sources, source_date_epoch,
                                   stage_build)
 from smesocial.manuscript_values import (
-    FORMATS, INTERVAL_FORMATS, PROVENANCE_COLUMNS, ValueSpec, collect, column_widths,
-    comparison_table, flow_table, format_value, inconsistencies_reasons, inconsistencies_table,
-    key_tests_table, keys_used, manuscript_specs, md_escape, parse_selector, provenance_table,
-    read_source, source_files, to_markdown, used_specs, variables, variables_yaml)
+    PROVENANCE_COLUMNS, collect, column_widths, comparison_table, flow_table,
+    inconsistencies_reasons, inconsistencies_table, key_tests_table, md_escape, provenance_table,
+    read_source, to_markdown, variables, variables_yaml)
+from smesocial.value_specs import (
+    FORMATS, INTERVAL_FORMATS, KeyTest, ValueSpec, format_value, keys_used, load_value_map,
+    manuscript_sources, parse_selector, table_settings, used_specs, value_specs)
 
 ROOT = Path(__file__).resolve().parents[2]
+VALUES_YAML = ROOT / "manuscript/values.yaml"
 
 
 # --------------------------------------------------------------------------------------------
@@ -213,30 +217,154 @@ def test_variables_nest_by_dotted_key_and_round_trip_through_yaml(root: Path):
 
 
 # --------------------------------------------------------------------------------------------
-# The manuscript's own specs against its text
+# The value map: manuscript/values.yaml
+
+MAP = """
+templates:
+  estimate:
+    share: {column: share, format: pct}
+    ci: {column: [ci_low, ci_high], format: pct_ci}
+    n: {column: n, format: count}
+  comparison:
+    "no": {selector: wave=no_2010, column: share, format: pct}
+    diff: {selector: row_type=difference, column: difference, format: pp}
+values:
+  - {key: config.alpha, source: "config.yaml#alpha", column: value, format: confidence}
+  - {key: dk.est.li, template: estimate, source: results/est.csv,
+     selector: indicator=li & segment=all}
+  - {key: cmp.li, template: comparison, source: results/cmp.csv, selector: item=li}
+  - {key: repro.off, source: results/repro.csv, selector: status=off, format: count, agg: count}
+"""
+
+
+def _map(text: str = MAP) -> list[ValueSpec]:
+    return value_specs(yaml.safe_load(text), "manuscript/values.yaml")
+
+
+def test_entries_and_templates_expand_to_specs_in_declaration_order():
+    specs = _map()
+    assert [s.key for s in specs] == [
+        "config.alpha", "dk.est.li.share", "dk.est.li.ci", "dk.est.li.n", "cmp.li.no",
+        "cmp.li.diff", "repro.off"]
+    assert specs[2] == ValueSpec("dk.est.li.ci", "results/est.csv", "indicator=li & segment=all",
+                                 ("ci_low", "ci_high"), "pct_ci")
+    # a member's selector is appended to the entry's
+    assert specs[4].selector == "item=li & wave=no_2010"
+    assert specs[6] == ValueSpec("repro.off", "results/repro.csv", "status=off", (), "count",
+                                 agg="count")
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("{key: a.b, source: t.csv, column: share, format: percentage}",
+     "value 'a.b': unknown format; found 'percentage'; expected one of count, integer"),
+    ("{key: a.b, source: t.csv, column: share, format: pct_ci}",
+     "value 'a.b': format pct_ci with agg cell reads 2 column(s), the entry names 1"),
+    ("{key: a.b, source: t.csv, format: count, agg: total}",
+     "value 'a.b': unknown agg; found 'total'; expected one of cell, count, sum"),
+    ("{key: a.b, source: t.csv, selector: wave, column: n, format: count}",
+     "value 'a.b': selector part 'wave' is not column=value"),
+    ("{key: a.b, source: t.csv, colum: n, format: count}",
+     "value 'a.b': unknown field(s); found ['colum']"),
+    ("{key: a.b, source: t.csv, selector: {country: NO}, column: n, format: count}",
+     "value 'a.b': 'selector' must be a non-empty text; found {'country': False}; expected "
+     "column=value joined by ' & ', as one string"),
+    ("{key: a.b, template: estimates, source: t.csv}",
+     "value 'a.b': unknown template; found 'estimates'; expected one of estimate, comparison"),
+    ("{key: a.b, template: estimate, source: t.csv, format: pct}",
+     "value 'a.b': an entry with a template takes column, format and agg from the template's"),
+    ("{key: dk.est.li.n, source: t.csv, column: n, format: count}",
+     "value key(s) declared twice; found ['dk.est.li.n']"),
+])
+def test_a_malformed_entry_names_the_file_the_key_and_what_was_expected(entry: str, message: str):
+    with pytest.raises(InputError) as caught:
+        _map(MAP + f"  - {entry}\n")
+    assert caught.value.message().startswith(f"manuscript/values.yaml: {message}")
+
+
+def test_an_unquoted_no_as_a_template_member_is_caught_not_turned_into_false():
+    text = MAP.replace('"no": {selector', 'no: {selector')
+    with pytest.raises(InputError, match=r"member False\): a member name must be text"):
+        _map(text)
+
+
+def test_the_map_is_read_from_its_file_and_a_broken_file_is_named(tmp_path: Path):
+    path = tmp_path / "values.yaml"
+    path.write_text("values: [{key: x, source: t.csv, format: count, agg: count}\n")
+    with pytest.raises(InputError, match=r"values.yaml: not valid YAML"):
+        load_value_map(path)
+    path.write_text(MAP)  # no tables section
+    with pytest.raises(InputError, match=r"values.yaml: 'tables' must be a mapping"):
+        load_value_map(path)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda t: t["segments"]["schemes"][0].update(wave="se_2020"),
+     r"tables.segments.schemes names a wave tables.segments.counts has no file for; "
+     r"found \['se_2020'\]"),
+    (lambda t: t["benchmarks"].update(soruce=t["benchmarks"].pop("source")),
+     r"tables.benchmarks: unknown field\(s\); found \['soruce'\]"),
+    (lambda t: t["comparison"].update(waves=["dk_2024"]),
+     r"tables.comparison.waves must name the two waves compared"),
+])
+def test_a_malformed_tables_section_names_the_table_and_field(change, message: str):
+    tables = yaml.safe_load(VALUES_YAML.read_text(encoding="utf-8"))["tables"]
+    assert table_settings(tables, "values.yaml").comparison_waves == ("dk_2024", "no_2010")
+    change(tables)
+    with pytest.raises(InputError, match=f"^values.yaml: {message}"):
+        table_settings(tables, "values.yaml")
+
+
+def test_the_value_map_module_stays_light_enough_for_the_workflow_to_import():
+    # manuscript.smk imports it when Snakemake reads the workflow: no pandas there
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys, smesocial.value_specs, smesocial.manuscript; "
+         "print(sorted(m for m in ('pandas', 'matplotlib', 'numpy') if m in sys.modules))"],
+        capture_output=True, text=True, check=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")})
+    assert done.stdout.strip() == "[]"
+
+
+# --------------------------------------------------------------------------------------------
+# The manuscript's own value map against its text
 
 
 def test_the_paper_uses_only_declared_values_and_values_csv_lists_exactly_those():
     paper = (ROOT / "manuscript/paper.qmd").read_text(encoding="utf-8")
+    declared = load_value_map(VALUES_YAML).specs
     used = keys_used(paper)
-    specs = used_specs(manuscript_specs(), paper)
-    assert [s.key for s in specs] == [s.key for s in manuscript_specs() if s.key in used]
+    specs = used_specs(declared, paper)
+    assert [s.key for s in specs] == [s.key for s in declared if s.key in used]
     assert set(used) - {s.key for s in specs} == {"meta.renderer"}  # added by the render step
-    with pytest.raises(InputError, match="dk.nowhere"):
-        used_specs(manuscript_specs(), paper + "{{< var dk.nowhere >}}")
+    with pytest.raises(InputError, match="dk.nowhere.*keys declared in manuscript/values.yaml"):
+        used_specs(declared, paper + "{{< var dk.nowhere >}}", values_file="manuscript/values.yaml")
 
 
-def test_every_spec_has_a_known_format_and_the_right_number_of_columns():
-    specs = manuscript_specs()
-    assert len({s.key for s in specs}) == len(specs)
-    for spec in specs:
-        assert spec.fmt in FORMATS, spec.key
-        expected = 0 if spec.agg == "count" else 2 if spec.fmt in INTERVAL_FORMATS else 1
-        assert len(spec.columns) == expected, spec.key
-    files = source_files(specs)
+def test_the_papers_value_map_expands_its_templates_into_full_specs():
+    specs = {s.key: s for s in load_value_map(VALUES_YAML).specs}
+    assert specs["dk.est.li_dw_micro.ci"] == ValueSpec(
+        "dk.est.li_dw_micro.ci", "results/dk_2024/estimates.csv",
+        "indicator=post_daily_weekly_linkedin & segment=micro", ("ci_low", "ci_high"), "pct_ci")
+    assert specs["cmp.li_ms.no_ci"].selector == (
+        "item=active_linkedin & segment=micro_small & row_type=estimate & wave=no_2010")
+    assert specs["repro.no.off"] == ValueSpec("repro.no.off", "results/no_2010/reproduction.csv",
+                                              "status=off", (), "count", agg="count")
+    assert specs["t.h2_li.h"].columns == ("secondary_effect",)
+    assert "t.h2_fb.h" not in specs  # Cohen's h only where the template says so
+
+
+def test_the_manuscript_sources_are_the_used_values_files_and_the_tables_files():
+    paper = (ROOT / "manuscript/paper.qmd").read_text(encoding="utf-8")
+    value_map = load_value_map(VALUES_YAML)
+    files = manuscript_sources(value_map, paper)
     assert {"results/official/trends.csv", "results/stats/tests.csv",
-            "config/published/dk_2024.yaml"} <= set(files)
+            "config/published/dk_2024.yaml", "results/no_2010/weights_summary.csv"} <= set(files)
     assert all("#" not in f for f in files)
+    assert set(value_map.tables.files()) <= set(files)
+    # a values file the text does not use is no dependency
+    assert "results/dk_2024/weights_summary.csv" not in manuscript_sources(
+        value_map, "{{< var no.w.deff >}}")
+    assert [t.contrast for t in value_map.tables.key_tests][:1] == [
+        "LinkedIn daily/weekly, trend over segments"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,8 +419,9 @@ def test_tests_table_formats_p_values_and_effects_by_kind():
         "effect_size_name": ["share_difference", "odds_ratio_adjusted"],
         "effect_size": ["0.191223", "1.48999"], "effect_ci_low": ["0.132701", "0.892917"],
         "effect_ci_high": ["0.247751", "2.4863"]})
-    table = key_tests_table(tests, [("H2_gap", "a vs b", "all", "mcnemar_exact", "LinkedIn gap"),
-                                ("H8_dk_no", "x", "all", "logit_group_interaction", "interaction")])
+    table = key_tests_table(tests, [
+        KeyTest("H2_gap", "a vs b", "all", "mcnemar_exact", "LinkedIn gap"),
+        KeyTest("H8_dk_no", "x", "all", "logit_group_interaction", "interaction")])
     assert table.iloc[0][["p", "p Holm", "p BH", "Effect [CI]"]].tolist() == [
         "<0.001", "<0.001", "<0.001", "share difference 19.1 pp [13.3, 24.8]"]
     assert table.iloc[1][["p", "p Holm", "p BH"]].tolist() == ["0.020", "0.117", "0.039"]
@@ -313,7 +442,7 @@ def test_comparison_table_names_item_specific_non_comparabilities():
     non_comparabilities = pd.DataFrame({
         "id": ["year", "instrument_activity"], "applies_to": ["all", "active_{platform}"],
         "items": ["active_linkedin", "active_linkedin"]})
-    table = comparison_table(pd.DataFrame(rows), non_comparabilities)
+    table = comparison_table(pd.DataFrame(rows), non_comparabilities, ("dk_2024", "no_2010"))
     assert table.iloc[0].to_dict() == {
         "Item": "Active on LinkedIn", "Segment": "all", "dk_2024": "79.7% [75.0, 83.7]",
         "no_2010": "59.4% [55.8, 62.9]", "Difference": "20.3 pp [14.4, 25.6]",
@@ -389,5 +518,5 @@ def test_the_flow_table_and_flow_values_follow_the_cleaning_rules():
     steps = ["raw", *RULES, "analysed"]
     flow = pd.DataFrame({"step": steps, "n_in": 10, "n_excluded": 0, "n_out": 10})
     assert flow_table({"dk": flow})["Step"].tolist() == [RULE_LABELS[s] for s in steps]
-    keys = {spec.key for spec in manuscript_specs()}
+    keys = {spec.key for spec in load_value_map(VALUES_YAML).specs}
     assert {f"dk.flow.{rule}" for rule in RULES} <= keys

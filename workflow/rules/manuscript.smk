@@ -3,24 +3,27 @@
 # results/manuscript/_build/, then render it: Quarto where it is on PATH, else pandoc + Typst.
 from pathlib import Path as _Path
 
+# Light modules only (stdlib + yaml): Snakemake imports them whenever it reads the workflow.
 from smesocial.manuscript import figure_sources as _figure_sources
-from smesocial.manuscript_values import (manuscript_specs as _manuscript_specs,
-                                         source_files as _manuscript_sources,
-                                         used_specs as _used_specs)
+from smesocial.value_specs import (load_value_map as _load_value_map,
+                                   manuscript_sources as _manuscript_sources)
 
 MANUSCRIPT_PAPER = "manuscript/paper.qmd"
+# Where every inline number of the paper and every generated table comes from.
+MANUSCRIPT_VALUES = "manuscript/values.yaml"
 _MANUSCRIPT_TEXT = _Path(MANUSCRIPT_PAPER).read_text(encoding="utf-8")
-# Read from paper.qmd itself, so that a figure or number added to the text is a dependency
-# without a second list to keep in step: the figures it embeds (build path -> pipeline output)
-# and the files its values and tables are read from.
+# Read from paper.qmd and values.yaml themselves, so that a figure or number added to the text
+# is a dependency without a second list to keep in step: the figures it embeds (build path ->
+# pipeline output) and the files its values and tables are read from.
 MANUSCRIPT_FIGURES = _figure_sources(_MANUSCRIPT_TEXT, MANUSCRIPT_PAPER)
-MANUSCRIPT_SOURCES = _manuscript_sources(
-    _used_specs(_manuscript_specs(), _MANUSCRIPT_TEXT, MANUSCRIPT_PAPER))
+MANUSCRIPT_SOURCES = _manuscript_sources(_load_value_map(MANUSCRIPT_VALUES), _MANUSCRIPT_TEXT,
+                                         MANUSCRIPT_PAPER, MANUSCRIPT_VALUES)
 
 
 rule manuscript:
     input:
         paper=MANUSCRIPT_PAPER,
+        values=MANUSCRIPT_VALUES,
         quarto="manuscript/_quarto.yml",
         bibliography="manuscript/references.bib",
         # every results table and config file a value or table of the paper is read from
