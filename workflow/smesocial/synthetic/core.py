@@ -239,6 +239,46 @@ def questionnaire_pages(params: Mapping[str, Any], dimensions: Mapping[str, Mapp
     return {name: i for i, page in enumerate(pages) for name in page}
 
 
+def wave_dimension(harmonised: Harmonised, codebook: Codebook, attribute: str, *,
+                   codebook_order: bool) -> dict[str, str]:
+    """The harmonised platforms (`attribute` 'platform') or purposes ('purpose') the codebook
+    maps a column to, with their labels: in the codebook's column order, or in the harmonised
+    spec's. A wave's random draws follow this order, so each wave keeps the one it was built
+    with (in the harmonised order, platforms another wave adds cannot reorder it)."""
+    labels = harmonised.platforms if attribute == "platform" else harmonised.purposes
+    variables = [harmonised.variables[v] for v in codebook.columns.values() if v in harmonised.variables]
+    used = [k for k in dict.fromkeys(getattr(var, attribute) for var in variables) if k]
+    return {key: labels[key] for key in (used if codebook_order else [k for k in labels if k in used])}
+
+
+def build_items(params: Mapping[str, Any], harmonised: Harmonised, codebook: Codebook,
+                dimensions: Mapping[str, Mapping[str, str]], path: str,
+                group_of: Callable[[str], str], hidden_groups: Collection[str] = ()) -> list[ItemSpec]:
+    """The codebook's items in export column order, labels inverted from the codebook (so they
+    cannot drift), each on its `questionnaire.pages` page and in its `group_of(variable)`.
+
+    An item of `hidden_groups` is set by the survey tool, not answered (e.g. the sample): it has
+    only the levels the codebook labels and no 'don't know'.
+    """
+    page_of = questionnaire_pages(params, dimensions, codebook, path)
+    items: list[ItemSpec] = []
+    for position, (column, variable) in enumerate(codebook.columns.items()):
+        var = harmonised.variables.get(variable)
+        if var is None:
+            raise InputError(codebook.path, "column mapped to an unknown harmonised variable",
+                             column=column, found=variable)
+        levels = scale_levels(harmonised, var.scale)
+        label_of, dont_know = invert_labels(codebook, var.scale)
+        group = group_of(variable)
+        if group in hidden_groups:
+            levels = tuple(lv for lv in levels if lv in label_of)
+        else:
+            check_labels(codebook, var.scale, levels, label_of, dont_know)
+        items.append(ItemSpec(variable, column, var.scale, harmonised.scales[var.scale].type,
+                              levels, label_of, dont_know, group, position, page_of[variable]))
+    return items
+
+
 def invert_labels(codebook: Codebook, scale: str) -> tuple[dict[Any, str], str]:
     """The export's labels, inverted from the codebook so they cannot drift: harmonised level ->
     its first raw label, and the first label mapped to null ('don't know'; '' if none)."""
@@ -493,6 +533,33 @@ def draw_firm_name(ids: Mapping[str, Any], forms: Sequence[str], rng: np.random.
             used_names.add(name)
             return name, base
     raise RuntimeError("could not draw a unique firm name")  # pragma: no cover - the pools give tens of thousands
+
+
+def draw_identity(ids: Mapping[str, Any], forms: Sequence[str], rng: np.random.Generator,
+                  used_names: set[str], key: str, draw_key: Callable[[np.random.Generator], str],
+                  domain: str) -> dict[str, str]:
+    """A firm's identifiers from the `identities` pools: a new name ending in one of `forms`,
+    an e-mail at its `domain` (top level), a comment for `comment_share` of firms, and its
+    register number `key` from `draw_key`."""
+    name, base = draw_firm_name(ids, forms, rng, used_names)
+    mailbox = pick(ids["mailbox"], rng)
+    names = {"first": slug(pick(ids["first_names"], rng))}
+    # A surname is drawn only where a mailbox pattern uses one, so a wave without such a
+    # pattern keeps its random draws.
+    if any("{last}" in pattern for pattern in ids["mailbox"]):
+        names["last"] = slug(pick(ids["surnames"], rng))
+    comment = pick(ids["comments"], rng) if rng.random() < float(ids["comment_share"]) else ""
+    return {"firm": name, "email": f"{mailbox.format(**names)}@{slug(base)}.{domain}",
+            key: draw_key(rng), "comment": comment}
+
+
+def make_test_row(test: Mapping[str, Any], ctx: Any, rng: np.random.Generator, key: str) -> dict[str, Any]:
+    """The bookkeeping of a test response (`defects.test_responses`): started within 40 minutes
+    of its `started`, as long as a break-off, its identifiers as given and no register number."""
+    start = parse_time(test["started"]) + timedelta(minutes=int(rng.integers(0, 40)))
+    return {"role": ROLE_TEST, "status": "complete", "started": start,
+            "finished": start + draw_duration("breakoff", ctx, rng),
+            "firm": test["firm"], "email": test["email"], key: "", "comment": test["comment"]}
 
 
 def parse_time(text: str) -> datetime:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +37,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from smesocial.config import Codebook, Harmonised
+from smesocial.config import Codebook
 from smesocial.errors import InputError
 from smesocial.synthetic.core import (
     NA,
-    TIME_FORMAT,
     ROLE_EXCLUDED_PARTIAL,
     ROLE_RETAINED,
     ROLE_SPEEDER,
     ROLE_TEST,
+    TIME_FORMAT,
     Allocation,
     FigureTarget,
     GeneratedExport,
@@ -55,30 +55,27 @@ from smesocial.synthetic.core import (
     allocate_item,
     answer_targets,
     assign_item,
-    check_labels,
+    build_items,
     check_pct,
     check_provenance_entry,
     copula_factors,
     copula_loadings,
-    draw_duration,
-    draw_firm_name,
+    draw_identity,
     draw_level,
     draw_times,
     duplicate_pair_problems,
     exclusion_problems,
     figure_problems,
     followed_figures,
-    invert_labels,
     item_scores,
     lift_speeder_durations,
     load_wave_inputs,
+    make_test_row,
     mod11_number,
     named_rng,
     number_and_shuffle,
     parse_time,
-    pick,
     provenance_value,
-    questionnaire_pages,
     raise_problems,
     read_back_problems,
     regeneration_lines,
@@ -87,11 +84,10 @@ from smesocial.synthetic.core import (
     require_provenance,
     resolve_indicator,
     row_counts,
-    scale_levels,
-    slug,
     standardise_within,
     stratum_problems,
     stratum_share,
+    wave_dimension,
     window_problems,
 )
 
@@ -111,22 +107,11 @@ class Context(WaveInputs):
 
     def __post_init__(self) -> None:
         self.item = {spec.name: spec for spec in self.items}
-        self.platforms = wave_platforms(self.harmonised, self.codebook)
+        self.platforms = wave_dimension(self.harmonised, self.codebook, "platform", codebook_order=False)
 
     @property
     def dimensions(self) -> dict[str, dict[str, str]]:
         return {"platform": self.platforms}
-
-
-def wave_platforms(harmonised: Harmonised, codebook: Codebook) -> dict[str, str]:
-    """The harmonised platforms the codebook maps a column to, in the harmonised order.
-
-    Templates expand over these, not over every harmonised platform: platforms another wave
-    added (e.g. Twitter) must not change this wave's items or its random draws.
-    """
-    used = {harmonised.variables[v].platform for v in codebook.columns.values()
-            if v in harmonised.variables}
-    return {key: label for key, label in harmonised.platforms.items() if key in used}
 
 
 def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | None = None) -> Context:
@@ -150,7 +135,10 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
                          expected=str(published_sizes))
 
     harmonised, codebook = inputs.harmonised, inputs.codebook
-    items = _build_items(params, harmonised, codebook, path)
+    # In the harmonised order: platforms another wave added (e.g. Twitter) must not change this
+    # wave's items or its random draws.
+    platforms = wave_dimension(harmonised, codebook, "platform", codebook_order=False)
+    items = build_items(params, harmonised, codebook, {"platform": platforms}, path, _group)
     figures = followed_figures(published, inputs.indicators, harmonised, {i.name for i in items},
                                SEGMENTS, inputs.input_path("published"))
     ctx = Context(**vars(inputs), items=items, figures=figures, sizes=sizes, bounds=bounds)
@@ -158,29 +146,14 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
     return ctx
 
 
-def _build_items(params: dict[str, Any], harmonised: Harmonised, codebook: Codebook,
-                 path: str) -> list[ItemSpec]:
-    """Items in export column order, with labels inverted from the codebook (so they cannot drift)."""
-    page_of = questionnaire_pages(params, {"platform": wave_platforms(harmonised, codebook)},
-                                  codebook, path)
-    groups = {"post_": "post", "important_": "important"}
-    items: list[ItemSpec] = []
-    for position, (column, variable) in enumerate(codebook.columns.items()):
-        var = harmonised.variables.get(variable)
-        if var is None:
-            raise InputError(codebook.path, "column mapped to an unknown harmonised variable",
-                             column=column, found=variable)
-        levels = scale_levels(harmonised, var.scale)
-        label_of, dont_know = invert_labels(codebook, var.scale)
-        check_labels(codebook, var.scale, levels, label_of, dont_know)
-        group = next((g for prefix, g in groups.items() if variable.startswith(prefix)), "")
-        if not group:
-            group = {"professionalism": "professionalism", "handling": "handling",
-                     "marketing_fulltime": "marketing", "marketing_team_size": "marketing"}.get(
-                variable, "statements")
-        items.append(ItemSpec(variable, column, var.scale, harmonised.scales[var.scale].type,
-                              levels, label_of, dont_know, group, position, page_of[variable]))
-    return items
+def _group(variable: str) -> str:
+    """An item's group: which `item_nonresponse` and `defects.dont_know` share applies."""
+    for prefix, group in (("post_", "post"), ("important_", "important")):
+        if variable.startswith(prefix):
+            return group
+    return {"professionalism": "professionalism", "handling": "handling",
+            "marketing_fulltime": "marketing", "marketing_team_size": "marketing"}.get(
+        variable, "statements")
 
 
 def _validate_params(ctx: Context) -> None:
@@ -336,11 +309,8 @@ def _cvr(rng: np.random.Generator, used: set[str]) -> str:
 def make_identity(segment: str, ctx: Context, rng: np.random.Generator,
                   used_names: set[str], used_cvr: set[str]) -> dict[str, str]:
     ids = ctx.params["identities"]
-    name, base = draw_firm_name(ids, ids["forms"][segment], rng, used_names)
-    mailbox = pick(ids["mailbox"], rng).format(first=slug(pick(ids["first_names"], rng)))
-    comment = pick(ids["comments"], rng) if rng.random() < float(ids["comment_share"]) else ""
-    return {"firm": name, "email": f"{mailbox}@{slug(base)}.dk", "cvr": _cvr(rng, used_cvr),
-            "comment": comment}
+    return draw_identity(ids, ids["forms"][segment], rng, used_names, "cvr",
+                         lambda r: _cvr(r, used_cvr), "dk")
 
 
 def item_loadings(ctx: Context) -> dict[str, dict[str, float]]:
@@ -446,28 +416,34 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
 
     test = defects["test_responses"]
     for _ in range(int(test["value"])):
-        start = parse_time(test["started"]) + timedelta(minutes=int(rng_def.integers(0, 40)))
-        row = {"role": ROLE_TEST, "status": "complete", "segment": "micro", "employees": None,
-               "employees_text": str(test["employees"]), "started": start,
-               "finished": start + draw_duration("breakoff", ctx, rng_def),
-               "firm": test["firm"], "email": test["email"], "cvr": "", "comment": test["comment"]}
+        row = {**make_test_row(test, ctx, rng_def, "cvr"), "segment": "micro", "employees": None,
+               "employees_text": str(test["employees"])}
         for spec in ctx.items:
             row[spec.name] = _draw_answer(spec, "micro", ctx, rng_def)
             row[f"dk:{spec.name}"] = False
         rows.append(row)
 
     sizes = np.asarray([ctx.sizes[s] for s in SEGMENTS], dtype=float)
-    for _ in range(int(defects["excluded_partials"]["value"])):
-        seg = SEGMENTS[int(rng_def.choice(len(SEGMENTS), p=sizes / sizes.sum()))]
-        count = int(draw_employees(ctx, seg, 1, rng_def)[0]) if seg != "small" else int(rng_def.integers(11, 50))
-        start, finish = draw_times("breakoff", ctx, rng_def)
-        row = {"role": ROLE_EXCLUDED_PARTIAL, "status": "partial", "segment": seg, "employees": count,
-               "employees_text": employee_text(count, seg, ctx, rng_def), "started": start,
-               "finished": finish, **make_identity(seg, ctx, rng_def, used_names, used_cvr)}
+
+    def other_firm(role: str, status: str, rng: np.random.Generator,
+                   times: Callable[[], tuple[datetime, datetime]], last_page: int | None) -> dict[str, Any]:
+        """A firm the clean stage excludes: a segment drawn by size, a head count in it, times
+        from `times`, identifiers, answers drawn up to `last_page` (None: every page)."""
+        seg = SEGMENTS[int(rng.choice(len(SEGMENTS), p=sizes / sizes.sum()))]
+        count = int(draw_employees(ctx, seg, 1, rng)[0]) if seg != "small" else int(rng.integers(11, 50))
+        start, finish = times()
+        row = {"role": role, "status": status, "segment": seg, "employees": count,
+               "employees_text": employee_text(count, seg, ctx, rng), "started": start,
+               "finished": finish, **make_identity(seg, ctx, rng, used_names, used_cvr)}
         for spec in ctx.items:
-            row[spec.name] = _draw_answer(spec, seg, ctx, rng_def) if spec.page == 0 else NA
+            reached = last_page is None or spec.page <= last_page
+            row[spec.name] = _draw_answer(spec, seg, ctx, rng) if reached else NA
             row[f"dk:{spec.name}"] = False
-        rows.append(row)
+        return row
+
+    for _ in range(int(defects["excluded_partials"]["value"])):  # broke off after page 1
+        rows.append(other_firm(ROLE_EXCLUDED_PARTIAL, "partial", rng_def,
+                               lambda: draw_times("breakoff", ctx, rng_def), 0))
 
     # Speeders: complete submissions clicked through in a minute or two; the clean stage's
     # speeder rule excludes them. Their own random stream leaves every other row unchanged.
@@ -475,19 +451,13 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     if speeders:
         rng_fast = named_rng(seed, "speeders")
         lo_min, hi_min = (float(m) for m in speeders["minutes"])
-        for _ in range(int(speeders["value"])):
-            seg = SEGMENTS[int(rng_fast.choice(len(SEGMENTS), p=sizes / sizes.sum()))]
-            count = (int(draw_employees(ctx, seg, 1, rng_fast)[0]) if seg != "small"
-                     else int(rng_fast.integers(11, 50)))
+
+        def fast() -> tuple[datetime, datetime]:
             start, _ = draw_times("complete", ctx, rng_fast)
-            finish = start + timedelta(seconds=int(round(60 * rng_fast.uniform(lo_min, hi_min))))
-            row = {"role": ROLE_SPEEDER, "status": "complete", "segment": seg, "employees": count,
-                   "employees_text": employee_text(count, seg, ctx, rng_fast), "started": start,
-                   "finished": finish, **make_identity(seg, ctx, rng_fast, used_names, used_cvr)}
-            for spec in ctx.items:
-                row[spec.name] = _draw_answer(spec, seg, ctx, rng_fast)
-                row[f"dk:{spec.name}"] = False
-            rows.append(row)
+            return start, start + timedelta(seconds=int(round(60 * rng_fast.uniform(lo_min, hi_min))))
+
+        for _ in range(int(speeders["value"])):
+            rows.append(other_firm(ROLE_SPEEDER, "complete", rng_fast, fast, None))
 
     # Durations were drawn per kind of response; the clean stage judges them against the median
     # of all complete ones. Lengthen the few retained ones it would call speeders.

@@ -35,12 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from smesocial.config import (
-    Codebook,
-    Harmonised,
-    expand_template,
-    fill_template,
-)
+from smesocial.config import expand_template, fill_template
 from smesocial.errors import InputError
 from smesocial.synthetic.core import (
     NA,
@@ -58,31 +53,28 @@ from smesocial.synthetic.core import (
     allocate_item,
     answer_targets,
     assign_item,
-    check_labels,
+    build_items,
     check_pct,
     check_provenance_entry,
     copula_factors,
     copula_loadings,
-    draw_duration,
-    draw_firm_name,
+    draw_identity,
     draw_level,
     draw_times,
     duplicate_pair_problems,
     exclusion_problems,
     figure_problems,
     followed_figures,
-    invert_labels,
     item_scores,
     lift_speeder_durations,
     load_wave_inputs,
+    make_test_row,
     mod11_check_digit,
     mod11_number,
     named_rng,
     number_and_shuffle,
     parse_time,
-    pick,
     provenance_value,
-    questionnaire_pages,
     raise_problems,
     read_back_problems,
     regeneration_lines,
@@ -90,11 +82,10 @@ from smesocial.synthetic.core import (
     require_defects,
     require_provenance,
     row_counts,
-    scale_levels,
-    slug,
     standardise_within,
     stratum_problems,
     stratum_share,
+    wave_dimension,
     window_problems,
 )
 
@@ -162,10 +153,16 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
         raise InputError(path, "samples are not levels of the harmonised `sample` scale",
                          found=unknown, expected=str(list(sample_levels)))
 
-    platforms, purposes = _wave_dimensions(harmonised, codebook)
-    items, group, platform_of, purpose_of = _build_items(params, harmonised, codebook, platforms,
-                                                         purposes, path)
-    routing = _routing(params, {"platform": platforms, "purpose": purposes}, items, path)
+    # In the codebook's column order: the export's variable numbers (q3_1 ...) follow it.
+    platforms = wave_dimension(harmonised, codebook, "platform", codebook_order=True)
+    purposes = wave_dimension(harmonised, codebook, "purpose", codebook_order=True)
+    dimensions = {"platform": platforms, "purpose": purposes}
+    items = build_items(params, harmonised, codebook, dimensions, path, _group,
+                        hidden_groups=("sample",))
+    group = {s.name: s.group for s in items}
+    platform_of = {s.name: harmonised.variables[s.name].platform for s in items}
+    purpose_of = {s.name: harmonised.variables[s.name].purpose for s in items}
+    routing = _routing(params, dimensions, items, path)
     figures = followed_figures(inputs.published, inputs.indicators, harmonised,
                                {i.name for i in items}, samples, inputs.input_path("published"))
     ctx = Context(**vars(inputs), platforms=platforms, purposes=purposes, samples=samples,
@@ -176,22 +173,6 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
     return ctx
 
 
-def _wave_dimensions(harmonised: Harmonised, codebook: Codebook) -> tuple[dict[str, str], dict[str, str]]:
-    """The platforms and purposes the codebook maps, in its column order, with their labels."""
-    platforms: dict[str, str] = {}
-    purposes: dict[str, str] = {}
-    for variable in codebook.columns.values():
-        var = harmonised.variables.get(variable)
-        if var is None:
-            raise InputError(codebook.path, "column mapped to an unknown harmonised variable",
-                             found=variable)
-        if var.platform:
-            platforms.setdefault(var.platform, harmonised.platforms[var.platform])
-        if var.purpose:
-            purposes.setdefault(var.purpose, harmonised.purposes[var.purpose])
-    return platforms, purposes
-
-
 def _group(variable: str) -> str:
     for prefix, group in GROUP_OF_PREFIX:
         if variable.startswith(prefix):
@@ -200,30 +181,6 @@ def _group(variable: str) -> str:
         return variable
     raise InputError("no_2010 generator", f"no item group for harmonised variable {variable!r}",
                      expected=f"one of {list(GROUPS)} or a present_/post_/purpose_ variable")
-
-
-def _build_items(params: dict[str, Any], harmonised: Harmonised, codebook: Codebook,
-                 platforms: dict[str, str], purposes: dict[str, str], path: str,
-                 ) -> tuple[list[ItemSpec], dict[str, str], dict[str, str], dict[str, str]]:
-    """Items in export column order, labels inverted from the codebook (so they cannot drift)."""
-    page_of = questionnaire_pages(params, {"platform": platforms, "purpose": purposes}, codebook, path)
-    items: list[ItemSpec] = []
-    group: dict[str, str] = {}
-    platform_of: dict[str, str] = {}
-    purpose_of: dict[str, str] = {}
-    for position, (column, variable) in enumerate(codebook.columns.items()):
-        var = harmonised.variables[variable]
-        label_of, dont_know = invert_labels(codebook, var.scale)
-        levels = scale_levels(harmonised, var.scale)
-        g = _group(variable)
-        if g == "sample":  # a hidden variable: only the samples this wave has, never unknown
-            levels = tuple(lv for lv in levels if lv in label_of)
-        else:
-            check_labels(codebook, var.scale, levels, label_of, dont_know)
-        items.append(ItemSpec(variable, column, var.scale, harmonised.scales[var.scale].type,
-                              levels, label_of, dont_know, g, position, page_of[variable]))
-        group[variable], platform_of[variable], purpose_of[variable] = g, var.platform, var.purpose
-    return items, group, platform_of, purpose_of
 
 
 def _routing(params: dict[str, Any], dims: Mapping[str, Mapping[str, str]], items: list[ItemSpec],
@@ -418,12 +375,8 @@ def orgnr_valid(number: str) -> bool:
 def make_identity(band: str, ctx: Context, rng: np.random.Generator, used_names: set[str],
                   used_orgnr: set[str]) -> dict[str, str]:
     ids = ctx.params["identities"]
-    name, base = draw_firm_name(ids, ids["forms"][band], rng, used_names)
-    mailbox = pick(ids["mailbox"], rng).format(first=slug(pick(ids["first_names"], rng)),
-                                               last=slug(pick(ids["surnames"], rng)))
-    comment = pick(ids["comments"], rng) if rng.random() < float(ids["comment_share"]) else ""
-    return {"firm": name, "email": f"{mailbox}@{slug(base)}.no", "orgnr": _orgnr(rng, used_orgnr),
-            "comment": comment}
+    return draw_identity(ids, ids["forms"][band], rng, used_names, "orgnr",
+                         lambda r: _orgnr(r, used_orgnr), "no")
 
 
 def _draw(spec: ItemSpec, sample: str, ctx: Context, rng: np.random.Generator) -> Any:
@@ -558,12 +511,8 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
 
     test = defects["test_responses"]
     for _ in range(int(test["value"])):
-        start = parse_time(test["started"]) + timedelta(minutes=int(rng_def.integers(0, 40)))
-        rows.append({"role": ROLE_TEST, "status": "complete", "sample": test["sample"],
-                     "band": str(test["employees"]), "started": start,
-                     "finished": start + draw_duration("breakoff", ctx, rng_def),
-                     "firm": test["firm"], "email": test["email"], "orgnr": "",
-                     "comment": test["comment"],
+        rows.append({**make_test_row(test, ctx, rng_def, "orgnr"), "sample": test["sample"],
+                     "band": str(test["employees"]),
                      **_answers_drawn(ctx, str(test["sample"]), rng_def)})
 
     sizes = np.asarray([ctx.samples[s] for s in samples], dtype=float)
