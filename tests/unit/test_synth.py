@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 import pytest
+import yaml
 
 from smesocial.synthetic import core, dk
 from smesocial.errors import InputError
@@ -301,3 +302,14 @@ def test_target_shares_must_sum_to_100(tmp_path):
         params["targets"]["handling"]["small"]["pct"]["agency"] = 10
     assert_params_rejected(dk, PARAMS, tmp_path, edit,
                            r"targets.handling.small.pct must be non-negative and sum to 100")
+
+
+def test_params_must_name_the_codebook_of_one_configured_wave(tmp_path):
+    # The self-check runs the clean stage with the settings of the wave read with this codebook.
+    path = copy_params(tmp_path, PARAMS, lambda params: None)
+    config_path = tmp_path / "config" / "config.yaml"
+    config = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    config["waves"]["dk_2024"]["codebook"] = "config/codebook/dk_2024_renamed.yaml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(InputError, match=r"inputs.codebook must be the codebook of exactly one wave"):
+        dk.load_context(path, root=tmp_path)

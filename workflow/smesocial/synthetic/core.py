@@ -4,21 +4,24 @@ A wave's generator reconstructs a raw export whose retained respondents reproduc
 followed published figures. What every wave needs lives here, once:
 
 - parameters and project files: `load_wave_inputs` (`WaveInputs`, which each wave's Context
-  extends), provenance (`provenance_value`, `require_provenance`, `check_provenance_entry`,
-  `check_pct`, `require_defects`), the questionnaire and its labels (`questionnaire_pages`,
+  extends; `wave_of` finds the project config's wave), provenance (`provenance_value`,
+  `require_provenance`, `check_provenance_entry`, `check_pct`, `require_defects`), the
+  questionnaire, its items and labels (`wave_dimension`, `build_items`, `questionnaire_pages`,
   `invert_labels`, `check_labels`), followed figures (`followed_figures`);
 - count allocation: the MILP (`allocate_item`, over any strata: size segments, samples) and its
   assumed counts (`answer_targets`);
 - respondents: named random streams (`named_rng`), the Gaussian copula (`standardise_within`,
   `copula_factors`, `copula_loadings`, `item_scores`, `assign_item`), identities
-  (`draw_firm_name`, `mod11_number`), times (`draw_times`, and `lift_speeder_durations`, which
-  keeps every retained response above the clean stage's speeder cut-off), the duplicate
-  submission (`add_duplicate_submissions`), response ids and file order (`number_and_shuffle`);
+  (`draw_identity`, `draw_firm_name`, `mod11_number`), times (`draw_times`, and
+  `lift_speeder_durations`, which keeps every retained response above the clean stage's speeder
+  cut-off), the test response (`make_test_row`) and the duplicate submission
+  (`add_duplicate_submissions`), response ids and file order (`number_and_shuffle`);
 - the result (`GeneratedExport`) and its self-check, which runs THE PIPELINE'S OWN ingest and
   clean stages on the written bytes (`pipeline_retained`, the one place that calls them) and
   verifies on what the pipeline retains: who is excluded by which rule (`exclusion_problems`),
   the read-back (`read_back_problems`), the strata (`stratum_problems`) and the published
-  figures through the pipeline's reproduction check (`reproduction_table`);
+  figures through the pipeline's reproduction check (`reproduction_table`); plus the rows'
+  identifiers and times (`duplicate_pair_problems`, `window_problems`);
 - the data README's regeneration section and the one CLI (`main`, `python -m
   smesocial.synthetic`), which dispatches on the parameters file's `generator` key (absent:
   smesocial.synthetic.dk).
@@ -83,6 +86,11 @@ RULE_OF_ROLE = {ROLE_TEST: "test_response", ROLE_DUPLICATE: "duplicate_submissio
 
 class VerificationError(RuntimeError):
     """The generated data fail a self-check: a bug in the generator, not bad input."""
+
+
+# --------------------------------------------------------------------------------------------
+# Parameters and project configuration
+# --------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -348,6 +356,11 @@ def followed_figures(published: dict[str, Any], indicators: dict[str, Indicator]
     return figures
 
 
+# --------------------------------------------------------------------------------------------
+# Count allocation (MILP)
+# --------------------------------------------------------------------------------------------
+
+
 Allocation = dict[str, dict[str, dict[Any, int]]]  # item -> segment -> category (NA=None) -> count
 
 
@@ -476,6 +489,11 @@ def _infeasible(item: str, levels: Sequence[Any], sizes: Mapping[str, int],
                       f"the published figures within {tolerance} pp", found=shown,
                       expected="figures that can hold together (check `follow` and `conflicts`, "
                       "or the retained-partial NA lower bounds)")
+
+
+# --------------------------------------------------------------------------------------------
+# Firms: random streams, identities, times
+# --------------------------------------------------------------------------------------------
 
 
 def named_rng(seed: int, stream: str) -> np.random.Generator:
@@ -626,6 +644,11 @@ def lift_speeder_durations(rows: Sequence[dict[str, Any]], exclusions: Mapping[s
     return len(lift)
 
 
+# --------------------------------------------------------------------------------------------
+# Respondent-level assignment (Gaussian copula)
+# --------------------------------------------------------------------------------------------
+
+
 def copula_loadings(raw: Mapping[str, Mapping[str, Any]], dimensions: Mapping[str, Mapping[str, str]],
                     needed: Iterable[str], source: str) -> dict[str, dict[str, float]]:
     """Loadings per item from `copula.loadings` (templates expanded over `dimensions`, in that
@@ -730,6 +753,11 @@ def assign_item(name: str, order: Sequence[Any], counts: Mapping[str, Mapping[An
     return col, skipped
 
 
+# --------------------------------------------------------------------------------------------
+# The generated export and its defects
+# --------------------------------------------------------------------------------------------
+
+
 @dataclass
 class GeneratedExport:
     """A generated export in memory (each wave's SynthResult extends it)."""
@@ -752,8 +780,12 @@ class GeneratedExport:
 
     @cached_property
     def pipeline(self) -> PipelineRun:
-        """The pipeline's ingest and clean stages run on `data`, once."""
-        return run_pipeline(self.data, self.context)
+        """The pipeline's ingest and clean stages run on `data`, once. A file they cannot read
+        is the generator's fault (its inputs were checked when loaded)."""
+        try:
+            return run_pipeline(self.data, self.context)
+        except InputError as exc:
+            raise VerificationError(f"the pipeline cannot ingest or clean the generated export: {exc}") from exc
 
 
 def draw_level(levels: Sequence[Any], pct: Mapping[Any, Any], rng: np.random.Generator) -> Any:
@@ -838,6 +870,11 @@ def changed_answer(spec: ItemSpec, value: Any, rng: np.random.Generator) -> Any:
     else:
         options = [j for j in range(len(levels)) if j != i]
     return levels[options[int(rng.integers(len(options)))]]
+
+
+# --------------------------------------------------------------------------------------------
+# Verification: the pipeline's own ingest and clean stages on the written file
+# --------------------------------------------------------------------------------------------
 
 
 def answered_values(values: Iterable[Any]) -> list[Any]:
@@ -1004,6 +1041,11 @@ def raise_problems(problems: Sequence[str]) -> None:
     """Raise VerificationError listing every failed self-check, if any failed."""
     if problems:
         raise VerificationError("synthetic export fails its self-checks:\n  " + "\n  ".join(problems))
+
+
+# --------------------------------------------------------------------------------------------
+# README, writing, CLI
+# --------------------------------------------------------------------------------------------
 
 
 def regeneration_lines(result: GeneratedExport, command: str, file_name: str) -> list[str]:

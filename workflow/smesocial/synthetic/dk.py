@@ -649,7 +649,8 @@ def summary_lines(result: SynthResult) -> list[str]:
         f"retained {d['retained']} (micro {seg.get('micro', 0)}, small {seg.get('small', 0)}, "
         f"medium {seg.get('medium', 0)}); {d['employees_50']} small firms with exactly 50 employees",
         f"defects: {d['duplicate']} duplicate submission, {d['test']} test response, "
-        f"{d['speeder']} speeders, "
+        f"{d['speeder']} speeders ({d['lifted_durations']} retained durations lengthened above the "
+        "speeder cut-off), "
         f"{d['excluded_partial']} partials below the threshold; {d['retained_partial']} retained "
         f"partials; {d['empty_cells']} empty and {d['dont_know_cells']} 'Ved ikke' item cells among retained",
         f"published figures reproduced: {int(figures['ok'].sum())}/{len(figures)} followed "
