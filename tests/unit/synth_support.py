@@ -1,7 +1,7 @@
-"""Helpers of the synthetic-generator tests (test_synth.py for smesocial.synth, test_synth_no.py
-for smesocial.synth_no): a generator's context, allocation and default-seed result as module
-fixtures, its parameters edited in a temporary copy of the project config, and the checks of
-the shipped export and of the one CLI."""
+"""Helpers of the synthetic-generator tests (test_synth.py for smesocial.synthetic.dk,
+test_synth_no.py for smesocial.synthetic.no): a generator's context, allocation and default-seed
+result as module fixtures, its parameters edited in a temporary copy of the project config, and
+the checks of the shipped export and of the one CLI."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from smesocial import synth
+from smesocial.synthetic import core
 from smesocial.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,11 +32,11 @@ def generator_fixtures(generator: ModuleType, params: Path) -> tuple[Any, Any, A
         return generator.load_context(params, root=ROOT)
 
     @pytest.fixture(scope="module")
-    def allocation(ctx: Any) -> synth.Allocation:
+    def allocation(ctx: Any) -> core.Allocation:
         return generator.allocate_all(ctx)
 
     @pytest.fixture(scope="module")
-    def result(ctx: Any, allocation: synth.Allocation) -> Any:
+    def result(ctx: Any, allocation: core.Allocation) -> Any:
         return generator.generate(context=ctx, allocation=allocation)
 
     return ctx, allocation, result
@@ -69,7 +69,7 @@ def check_shipped(generator: ModuleType, params: Path, shipped: Path) -> str:
     full path: no cached context, default seed), and the README says how to regenerate it.
     Returns the README."""
     readme_path = shipped.parent / "README.md"
-    command = (f".venv/bin/python -m smesocial.synth --params {params.relative_to(ROOT)} "
+    command = (f".venv/bin/python -m smesocial.synthetic --params {params.relative_to(ROOT)} "
                f"--out {shipped.relative_to(ROOT)}")
     assert shipped.is_file() and readme_path.is_file(), f"run: {command}"
     shipped_sha = hashlib.sha256(shipped.read_bytes()).hexdigest()
@@ -82,11 +82,11 @@ def check_shipped(generator: ModuleType, params: Path, shipped: Path) -> str:
 
 def run_cli(params: Path, out: Path, seed: int, monkeypatch: pytest.MonkeyPatch,
             capsys: pytest.CaptureFixture[str]) -> str:
-    """Run the one CLI (smesocial.synth.main) from the repository root with `seed`, writing
-    `out` and the README beside it, which must state the export's sha256. Returns what it
-    printed."""
+    """Run the one CLI (smesocial.synthetic.core.main, `python -m smesocial.synthetic`) from the
+    repository root with `seed`, writing `out` and the README beside it, which must state the
+    export's sha256. Returns what it printed."""
     monkeypatch.chdir(ROOT)
-    assert synth.main(["--params", str(params), "--out", str(out), "--seed", str(seed)]) == 0
+    assert core.main(["--params", str(params), "--out", str(out), "--seed", str(seed)]) == 0
     sha = hashlib.sha256(out.read_bytes()).hexdigest()
     assert sha in (out.parent / "README.md").read_text(encoding="utf-8")
     return capsys.readouterr().out

@@ -11,52 +11,49 @@ import pyreadstat
 import pytest
 import yaml
 
-from smesocial import synth_no
-from smesocial.clean import apply_exclusions
-from smesocial.codebook import build_ingested
-from smesocial.config import expand_template, load_config, load_harmonised, load_indicators
+from smesocial.synthetic import core, no
+from smesocial.config import expand_template, load_harmonised, load_indicators
 from smesocial.errors import InputError
-from smesocial.io import read_export
 from synth_support import ROOT, assert_params_rejected, check_shipped, copy_params, generator_fixtures, run_cli
 
 PARAMS = ROOT / "config" / "synthetic" / "no_2010.yaml"
 SHIPPED = ROOT / "data" / "raw" / "no_2010" / "no_2010_survey_export.sav"
 PUBLISHED = {"present_facebook": 62.0, "present_twitter": 59.0, "present_youtube": 30.0}
 
-ctx, allocation, result = generator_fixtures(synth_no, PARAMS)
+ctx, allocation, result = generator_fixtures(no, PARAMS)
 
 
 @pytest.fixture(scope="module")
-def retained(result: synth_no.SynthResult) -> pd.DataFrame:
+def retained(result: no.SynthResult) -> pd.DataFrame:
     return result.retained
 
 
 @pytest.fixture(scope="module")
-def sav(result: synth_no.SynthResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sav(result: no.SynthResult, tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("sav") / "no_2010_survey_export.sav"
     path.write_bytes(result.sav_bytes)
     return path
 
 
 def present_share(frame: pd.DataFrame, platform: str, sample: str = "all") -> float:
-    return synth_no.pct(frame, f"present_{platform}", {True}, sample)
+    return no.pct(frame, f"present_{platform}", {True}, sample)
 
 
 # --- determinism ------------------------------------------------------------------------------
 
 
 def test_same_seed_gives_identical_bytes(ctx, allocation, result):
-    again = synth_no.generate(context=ctx, allocation=allocation, seed=result.seed)
+    again = no.generate(context=ctx, allocation=allocation, seed=result.seed)
     assert again.sav_bytes == result.sav_bytes
     assert again.sha256 == result.sha256
 
 
 def test_other_seed_gives_another_file_with_the_same_counts(ctx, allocation, result):
-    other = synth_no.generate(context=ctx, allocation=allocation, seed=result.seed + 1)
+    other = no.generate(context=ctx, allocation=allocation, seed=result.seed + 1)
     assert other.sav_bytes != result.sav_bytes
     for platform in ctx.platforms:  # counts come from the seed-independent MILP
         assert present_share(other.retained, platform) == present_share(result.retained, platform)
-    assert synth_no.verify_figures(other)["ok"].all()
+    assert no.verify_figures(other)["ok"].all()
 
 
 def test_sav_creation_stamp_is_the_fixed_one(result, ctx):
@@ -69,7 +66,7 @@ def test_sav_creation_stamp_is_the_fixed_one(result, ctx):
 
 
 def test_three_published_figures_reproduced_pooled(result, retained):
-    table = synth_no.verify_figures(result)
+    table = no.verify_figures(result)
     assert sorted(table["indicator"]) == sorted(PUBLISHED)
     assert (table["segment"] == "all").all() and table["ok"].all(), table
     for platform, published in (("facebook", 62), ("twitter", 59), ("youtube", 30)):
@@ -87,7 +84,7 @@ def test_experts_ahead_of_panel_on_every_platform(retained, ctx):
 def test_linkedin_for_recruitment_the_others_for_profiling(retained, ctx):
     for platform in ctx.platforms:
         present = retained[[v is True for v in retained[f"present_{platform}"]]]
-        shares = {u: synth_no.pct(present, f"purpose_{u}_{platform}", {True}) for u in ctx.purposes}
+        shares = {u: no.pct(present, f"purpose_{u}_{platform}", {True}) for u in ctx.purposes}
         top = max(shares, key=shares.get)
         assert top == ("recruitment" if platform == "linkedin" else "profiling_marketing"), shares
 
@@ -96,19 +93,19 @@ def test_product_testing_and_customer_service_are_rare(retained, ctx):
     for platform in ctx.platforms:
         for purpose in ("product_testing", "customer_service"):
             for sample in ("panel", "expert", "all"):
-                share = synth_no.pct(retained, f"purpose_{purpose}_{platform}", {True}, sample)
+                share = no.pct(retained, f"purpose_{purpose}_{platform}", {True}, sample)
                 assert share < 15, (platform, purpose, sample, share)
 
 
 def test_personal_use_mirrors_business_use(result, retained):
-    assert synth_no.spearman_personal_business(result) > 0.3
-    panel = synth_no.pct(retained, "personal_use", {"daily"}, "panel")
-    expert = synth_no.pct(retained, "personal_use", {"daily"}, "expert")
+    assert no.spearman_personal_business(result) > 0.3
+    panel = no.pct(retained, "personal_use", {"daily"}, "panel")
+    expert = no.pct(retained, "personal_use", {"daily"}, "expert")
     assert panel < expert  # the panel are less often heavy users personally
 
 
 def test_every_qualitative_check_holds(result):
-    checks = synth_no.qualitative_checks(result)
+    checks = no.qualitative_checks(result)
     assert len(checks) == 24 and checks["ok"].all(), checks[~checks["ok"]]
 
 
@@ -133,25 +130,20 @@ def test_sav_has_norwegian_labels(sav, ctx):
     assert labels["utvalg"] == {1.0: "Panelutvalg", 2.0: "Ekspertutvalg"}
     assert list(labels["q2"].values()) == ["1-4", "5-9", "10-19", "20-49", "50-99", "100-249", "250+"]
     orgnr = [o for o in data["orgnr"] if o]
-    assert len(orgnr) == len(data) - 1 and all(synth_no.orgnr_valid(o) for o in orgnr)
+    assert len(orgnr) == len(data) - 1 and all(no.orgnr_valid(o) for o in orgnr)
     assert "SYNTETISK" in meta.file_label
 
 
-def test_pipeline_reads_cleans_and_keeps_750(sav, ctx, harmonised_spec):
-    config = load_config(ROOT / "config" / "config.yaml")
-    raw = read_export(sav, ctx.codebook)
-    assert len(raw) == 756
-    ingested = build_ingested(raw, ctx.codebook, harmonised_spec, source=str(sav), salt="test-salt-1",
-                              test_markers=config["exclusions"]["test_response_markers"])
-    assert not set(ctx.codebook.identifiers) & set(ingested.columns)
-    clean, exclusions, flow = apply_exclusions(ingested, config, "no_2010", source=str(sav),
-                                               answer_columns=list(harmonised_spec.variables))
-    assert len(clean) == 750
-    assert clean["sample"].astype(str).value_counts().to_dict() == {"panel": 500, "expert": 250}
-    assert exclusions["rule"].value_counts().to_dict() == {
+def test_pipeline_reads_cleans_and_keeps_750(sav, ctx):
+    run = core.pipeline_retained(sav, ctx)  # the pipeline's read_export, ingest and clean
+    assert len(run.ingested) == 756
+    assert not set(ctx.codebook.identifiers) & set(run.ingested.columns)
+    assert len(run.clean) == 750
+    assert run.clean["sample"].astype(str).value_counts().to_dict() == {"panel": 500, "expert": 250}
+    assert run.exclusions["rule"].value_counts().to_dict() == {
         "partial_below_threshold": 4, "test_response": 1, "duplicate_submission": 1}
-    assert set(clean["segment"].astype(str)) == {"micro", "small", "medium", "large"}
-    share = clean["present_facebook"].dropna().mean()
+    assert set(run.clean["segment"].astype(str)) == {"micro", "small", "medium", "large"}
+    share = run.clean["present_facebook"].dropna().mean()
     assert abs(100 * share - 62) <= 0.5
 
 
@@ -164,7 +156,7 @@ def harmonised_spec():
 
 
 def test_shipped_file_matches_readme_and_a_fresh_generation():
-    first = check_shipped(synth_no, PARAMS, SHIPPED).splitlines()[0]
+    first = check_shipped(no, PARAMS, SHIPPED).splitlines()[0]
     assert first.startswith("# ILLUSTRATIVE SYNTHETIC reconstruction")
     assert "three published figures" in first and "NOT on the survey's responses" in first
 
@@ -200,20 +192,20 @@ def test_a_template_without_its_dimension_is_an_error():
 def test_source_must_name_a_published_figure(tmp_path):
     def edit(params):
         params["presence"]["linkedin"]["source"] = "published:abelia_linkedin_all"
-    assert_params_rejected(synth_no, PARAMS, tmp_path, edit,
+    assert_params_rejected(no, PARAMS, tmp_path, edit,
                            r"presence.linkedin.source: source names no published figure")
 
 
 def test_block_without_provenance_is_rejected(tmp_path):
     def edit(params):
         del params["frequency"]["blog"]["assumption"]
-    assert_params_rejected(synth_no, PARAMS, tmp_path, edit, r"frequency.blog has no provenance")
+    assert_params_rejected(no, PARAMS, tmp_path, edit, r"frequency.blog has no provenance")
 
 
 def test_shares_must_sum_to_100(tmp_path):
     def edit(params):
         params["personal_use"]["panel"]["daily"] = 50
-    assert_params_rejected(synth_no, PARAMS, tmp_path, edit,
+    assert_params_rejected(no, PARAMS, tmp_path, edit,
                            r"personal_use.panel must be non-negative and sum to 100")
 
 
@@ -225,6 +217,6 @@ def test_contradictory_figures_name_item_and_stratum(tmp_path):
     figures = yaml.safe_load(published.read_text(encoding="utf-8"))
     figures["figures"].append({**figures["figures"][0], "id": "contradiction", "value": 20})
     published.write_text(yaml.safe_dump(figures, allow_unicode=True), encoding="utf-8")
-    ctx = synth_no.load_context(path, root=tmp_path)
+    ctx = no.load_context(path, root=tmp_path)
     with pytest.raises(InputError, match=r"item 'present_facebook', segment 'all'.*contradiction=20%"):
-        synth_no.allocate_all(ctx)
+        no.allocate_all(ctx)

@@ -8,23 +8,21 @@ use, plans) whose retained respondents reproduce those three figures, pooled ove
 and whose every other level is a stated assumption of config/synthetic/no_2010.yaml. Its
 results illustrate the pipeline; they are not findings.
 
-It reuses the Danish generator's machinery (smesocial.synth): loading and checking the
+It uses the generators' shared machinery (smesocial.synthetic.core): loading and checking the
 parameters, the MILP count allocation (`allocate_item`, with the two samples as strata), the
 Gaussian-copula rank assignment (`copula_factors`, `item_scores`, `assign_item`), named random
-streams, timing, identities, the duplicate submission, response ids, the figure checks and the
-CLI (`run_generator`). What is specific here: routing (frequency and purposes only for firms
-present on the platform), employee bands, Norwegian identities, and the .sav writer with a
-fixed creation stamp.
+streams, timing, identities, the duplicate submission, response ids, the self-check through
+the pipeline's own ingest and clean stages (`pipeline_retained`) and the CLI. What is specific
+here: routing (frequency and purposes only for firms present on the platform), employee bands,
+Norwegian identities, and the .sav writer with a fixed creation stamp.
 
-Run it through the one CLI: `python -m smesocial.synth --params config/synthetic/no_2010.yaml`.
+Run it through the one CLI: `python -m smesocial.synthetic --params config/synthetic/no_2010.yaml`.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
-import sys
 import tempfile
 import textwrap
 from collections.abc import Collection, Mapping, Sequence
@@ -37,18 +35,11 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
-from smesocial.codebook import normalise_label
-from smesocial.config import (
-    Codebook,
-    Harmonised,
-    expand_template,
-    fill_template,
-)
+from smesocial.config import expand_template, fill_template
 from smesocial.errors import InputError
-from smesocial.synth import (
+from smesocial.synthetic.core import (
     NA,
     PROVENANCE_KINDS,
-    ROLE_DUPLICATE,
     ROLE_EXCLUDED_PARTIAL,
     ROLE_RETAINED,
     ROLE_TEST,
@@ -62,41 +53,40 @@ from smesocial.synth import (
     allocate_item,
     answer_targets,
     assign_item,
-    check_labels,
+    build_items,
     check_pct,
     check_provenance_entry,
     copula_factors,
     copula_loadings,
-    count_problems,
-    draw_duration,
-    draw_firm_name,
+    draw_identity,
     draw_level,
     draw_times,
+    duplicate_pair_problems,
+    exclusion_problems,
     figure_problems,
     followed_figures,
-    invert_labels,
     item_scores,
+    lift_speeder_durations,
     load_wave_inputs,
-    marker_problems,
+    make_test_row,
     mod11_check_digit,
     mod11_number,
     named_rng,
     number_and_shuffle,
     parse_time,
-    pick,
     provenance_value,
-    questionnaire_pages,
     raise_problems,
-    recompute_figures,
+    read_back_problems,
     regeneration_lines,
+    reproduction_table,
     require_defects,
     require_provenance,
     row_counts,
-    run_generator,
-    scale_levels,
-    slug,
     standardise_within,
+    stratum_problems,
     stratum_share,
+    wave_dimension,
+    window_problems,
 )
 
 DEFAULT_PARAMS = "config/synthetic/no_2010.yaml"
@@ -163,10 +153,16 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
         raise InputError(path, "samples are not levels of the harmonised `sample` scale",
                          found=unknown, expected=str(list(sample_levels)))
 
-    platforms, purposes = _wave_dimensions(harmonised, codebook)
-    items, group, platform_of, purpose_of = _build_items(params, harmonised, codebook, platforms,
-                                                         purposes, path)
-    routing = _routing(params, {"platform": platforms, "purpose": purposes}, items, path)
+    # In the codebook's column order: the export's variable numbers (q3_1 ...) follow it.
+    platforms = wave_dimension(harmonised, codebook, "platform", codebook_order=True)
+    purposes = wave_dimension(harmonised, codebook, "purpose", codebook_order=True)
+    dimensions = {"platform": platforms, "purpose": purposes}
+    items = build_items(params, harmonised, codebook, dimensions, path, _group,
+                        hidden_groups=("sample",))
+    group = {s.name: s.group for s in items}
+    platform_of = {s.name: harmonised.variables[s.name].platform for s in items}
+    purpose_of = {s.name: harmonised.variables[s.name].purpose for s in items}
+    routing = _routing(params, dimensions, items, path)
     figures = followed_figures(inputs.published, inputs.indicators, harmonised,
                                {i.name for i in items}, samples, inputs.input_path("published"))
     ctx = Context(**vars(inputs), platforms=platforms, purposes=purposes, samples=samples,
@@ -177,22 +173,6 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
     return ctx
 
 
-def _wave_dimensions(harmonised: Harmonised, codebook: Codebook) -> tuple[dict[str, str], dict[str, str]]:
-    """The platforms and purposes the codebook maps, in its column order, with their labels."""
-    platforms: dict[str, str] = {}
-    purposes: dict[str, str] = {}
-    for variable in codebook.columns.values():
-        var = harmonised.variables.get(variable)
-        if var is None:
-            raise InputError(codebook.path, "column mapped to an unknown harmonised variable",
-                             found=variable)
-        if var.platform:
-            platforms.setdefault(var.platform, harmonised.platforms[var.platform])
-        if var.purpose:
-            purposes.setdefault(var.purpose, harmonised.purposes[var.purpose])
-    return platforms, purposes
-
-
 def _group(variable: str) -> str:
     for prefix, group in GROUP_OF_PREFIX:
         if variable.startswith(prefix):
@@ -201,30 +181,6 @@ def _group(variable: str) -> str:
         return variable
     raise InputError("no_2010 generator", f"no item group for harmonised variable {variable!r}",
                      expected=f"one of {list(GROUPS)} or a present_/post_/purpose_ variable")
-
-
-def _build_items(params: dict[str, Any], harmonised: Harmonised, codebook: Codebook,
-                 platforms: dict[str, str], purposes: dict[str, str], path: str,
-                 ) -> tuple[list[ItemSpec], dict[str, str], dict[str, str], dict[str, str]]:
-    """Items in export column order, labels inverted from the codebook (so they cannot drift)."""
-    page_of = questionnaire_pages(params, {"platform": platforms, "purpose": purposes}, codebook, path)
-    items: list[ItemSpec] = []
-    group: dict[str, str] = {}
-    platform_of: dict[str, str] = {}
-    purpose_of: dict[str, str] = {}
-    for position, (column, variable) in enumerate(codebook.columns.items()):
-        var = harmonised.variables[variable]
-        label_of, dont_know = invert_labels(codebook, var.scale)
-        levels = scale_levels(harmonised, var.scale)
-        g = _group(variable)
-        if g == "sample":  # a hidden variable: only the samples this wave has, never unknown
-            levels = tuple(lv for lv in levels if lv in label_of)
-        else:
-            check_labels(codebook, var.scale, levels, label_of, dont_know)
-        items.append(ItemSpec(variable, column, var.scale, harmonised.scales[var.scale].type,
-                              levels, label_of, dont_know, g, position, page_of[variable]))
-        group[variable], platform_of[variable], purpose_of[variable] = g, var.platform, var.purpose
-    return items, group, platform_of, purpose_of
 
 
 def _routing(params: dict[str, Any], dims: Mapping[str, Mapping[str, str]], items: list[ItemSpec],
@@ -419,12 +375,8 @@ def orgnr_valid(number: str) -> bool:
 def make_identity(band: str, ctx: Context, rng: np.random.Generator, used_names: set[str],
                   used_orgnr: set[str]) -> dict[str, str]:
     ids = ctx.params["identities"]
-    name, base = draw_firm_name(ids, ids["forms"][band], rng, used_names)
-    mailbox = pick(ids["mailbox"], rng).format(first=slug(pick(ids["first_names"], rng)),
-                                               last=slug(pick(ids["surnames"], rng)))
-    comment = pick(ids["comments"], rng) if rng.random() < float(ids["comment_share"]) else ""
-    return {"firm": name, "email": f"{mailbox}@{slug(base)}.no", "orgnr": _orgnr(rng, used_orgnr),
-            "comment": comment}
+    return draw_identity(ids, ids["forms"][band], rng, used_names, "orgnr",
+                         lambda r: _orgnr(r, used_orgnr), "no")
 
 
 def _draw(spec: ItemSpec, sample: str, ctx: Context, rng: np.random.Generator) -> Any:
@@ -559,12 +511,8 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
 
     test = defects["test_responses"]
     for _ in range(int(test["value"])):
-        start = parse_time(test["started"]) + timedelta(minutes=int(rng_def.integers(0, 40)))
-        rows.append({"role": ROLE_TEST, "status": "complete", "sample": test["sample"],
-                     "band": str(test["employees"]), "started": start,
-                     "finished": start + draw_duration("breakoff", ctx, rng_def),
-                     "firm": test["firm"], "email": test["email"], "orgnr": "",
-                     "comment": test["comment"],
+        rows.append({**make_test_row(test, ctx, rng_def, "orgnr"), "sample": test["sample"],
+                     "band": str(test["employees"]),
                      **_answers_drawn(ctx, str(test["sample"]), rng_def)})
 
     sizes = np.asarray([ctx.samples[s] for s in samples], dtype=float)
@@ -579,6 +527,9 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
                      **make_identity(band_text, ctx, rng_def, used_names, used_orgnr),
                      **_answers_drawn(ctx, sample, rng_def, last_page=presence_page)})
 
+    # Before the look-alikes are moved apart: a lengthened response may end later.
+    lifted = lift_speeder_durations(rows, ctx.project_config["exclusions"],
+                                    parse_time(p["timing"]["window_end"]))
     moved = _separate_lookalikes(rows, ctx, named_rng(seed, "lookalikes"))
 
     # --- response ids in start order, then a shuffled file order ------------------------------
@@ -600,6 +551,7 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
         "routed_cells": sum(int(_routed_away(r, s, ctx)) for r in retained_rows for s in ctx.items),
         "comments": int((frame.loc[role != ROLE_TEST, "comment"] != "").sum()),
         "lookalikes_moved": moved,
+        "lifted_durations": lifted,
     }
     result = SynthResult(seed, ctx, alloc, frame, export, sav_bytes, counts)
     verify(result)
@@ -802,16 +754,6 @@ def write_sav_bytes(ctx: Context, export: pd.DataFrame) -> bytes:
     return bytes(data)
 
 
-def read_sav(data: bytes) -> tuple[pd.DataFrame, Any]:
-    """Read .sav bytes with pyreadstat (codes, not labels) and its metadata."""
-    import pyreadstat
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "export.sav"
-        path.write_bytes(data)
-        return pyreadstat.read_sav(str(path))
-
-
 # --------------------------------------------------------------------------------------------
 # Verification
 # --------------------------------------------------------------------------------------------
@@ -830,8 +772,9 @@ def pct(frame: pd.DataFrame, item: str, categories: Collection[Any],
 
 
 def verify_figures(result: SynthResult) -> pd.DataFrame:
-    """Every followed published figure recomputed on the retained respondents (pooled or by sample)."""
-    return recompute_figures(result.context, result.retained, "sample")
+    """Every followed published figure as the pipeline's reproduction check finds it on what its
+    clean stage retained (pooled: the figures' segment is `all`)."""
+    return reproduction_table(result)
 
 
 def business_use_score(frame: pd.DataFrame, ctx: Context) -> np.ndarray:
@@ -900,104 +843,23 @@ def qualitative_checks(result: SynthResult) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def read_back(result: SynthResult) -> pd.DataFrame:
-    """The .sav read with pyreadstat, value labels applied and recoded through the codebook."""
-    ctx = result.context
-    data, meta = read_sav(result.sav_bytes)
-    variables = export_variables(ctx)
-    if list(meta.column_names) != [v.name for v in variables]:
-        raise VerificationError("the .sav variables are not the export's")
-    if list(meta.column_labels) != [v.label for v in variables]:
-        raise VerificationError("the .sav variable labels are not the codebook's columns")
-    out = pd.DataFrame({"response_id": [str(int(v)) for v in data["respid"]]})
-    for var in variables:
-        labels = meta.variable_value_labels.get(var.name, {})
-        if not var.role.startswith("item:"):
-            continue
-        spec = ctx.item[var.role.removeprefix("item:")]
-        lookup = {normalise_label(k): v for k, v in ctx.codebook.labels[spec.scale].items()}
-        cells: list[Any] = []
-        shown: list[bool] = []
-        for code in data[var.name]:
-            if isinstance(code, float) and math.isnan(code):
-                cells.append(NA)
-                shown.append(False)
-                continue
-            label = labels.get(code)
-            if label is None or normalise_label(label) not in lookup:
-                raise VerificationError(f"{var.name}: value {code!r} has no label the codebook knows")
-            cells.append(lookup[normalise_label(label)])
-            shown.append(True)
-        out[spec.name] = pd.Series(cells, dtype=object)
-        out[f"shown:{spec.name}"] = shown
-    status = meta.variable_value_labels["status"]
-    out["status"] = [ctx.codebook.status_labels[status[c]] for c in data["status"]]
-    out["started"] = list(data["starttid"])
-    bands = meta.variable_value_labels[ctx.params["export"]["names"]["employees"]]
-    out["band"] = [bands[c] for c in data[ctx.params["export"]["names"]["employees"]]]
-    return out
-
-
 def _structure_problems(result: SynthResult) -> list[str]:
+    """What the pipeline's ingest and clean stages make of the file (who is excluded by which
+    rule, the read-back, the samples), the identifiers, timestamps and routing."""
     ctx, frame = result.context, result.frame
-    problems = count_problems(result.retained["sample"], ctx.samples, "sample")
-    if not frame["response_id"].is_unique:
-        problems.append("Respondent-ID not unique")
-    keyed = frame.loc[frame["orgnr"] != "", "orgnr"]
-    if not all(orgnr_valid(o) for o in keyed):
+    problems = (exclusion_problems(result) + read_back_problems(result, ctx.items, "band")
+                + stratum_problems(result, "sample", ctx.samples)
+                + duplicate_pair_problems(frame, "orgnr")
+                + window_problems(frame, ctx.params["timing"]))
+    if not all(orgnr_valid(o) for o in frame.loc[frame["orgnr"] != "", "orgnr"]):
         problems.append("an organisation number fails the modulus-11 check")
-    if int(keyed.duplicated(keep=False).sum()) != 2 * int((frame["role"] == ROLE_DUPLICATE).sum()):
-        problems.append("rows share an organisation number beyond the duplicate pairs")
-    for dup in frame[frame["role"] == ROLE_DUPLICATE].itertuples():
-        first = frame[(frame["orgnr"] == dup.orgnr) & (frame["role"] == ROLE_RETAINED)]
-        if len(first) != 1 or not first["finished"].iloc[0] < dup.started or first["email"].iloc[0] != dup.email:
-            problems.append(f"duplicate {dup.response_id}: not a later copy of a retained respondent")
-    excl = ctx.project_config["exclusions"]
-    markers = [m.casefold() for m in excl["test_response_markers"]]
-    threshold = float(excl["partial_min_answered_share"])
-    total = len(ctx.items)
-    begin = min(parse_time(w["first_day"]) for w in ctx.params["timing"]["waves"])
-    end = parse_time(ctx.params["timing"]["window_end"])
-    complete = frame[(frame["role"] == ROLE_RETAINED) & (frame["status"] == "complete")]
-    median = float(np.median([(r.finished - r.started).total_seconds() for r in complete.itertuples()]))
-    for _i, row in frame.iterrows():
-        problems += marker_problems(row["response_id"], row["role"], row["firm"],
-                                    [row[k] for k in ("firm", "email", "orgnr", "comment")], markers)
-        answered = answered_cells(row, ctx.items) / total
-        if row["role"] == ROLE_EXCLUDED_PARTIAL and not (row["status"] == "partial" and answered < threshold):
-            problems.append(f"row {row['response_id']}: excluded partial answers {answered:.0%}")
-        visible = [s for s in ctx.items if s.group != "sample"]
-        if row["role"] == ROLE_RETAINED and row["status"] == "partial" and (
-                answered < threshold or answered_cells(row, visible) / len(visible) < threshold):
-            problems.append(f"row {row['response_id']}: retained partial answers only {answered:.0%}")
-        if row["role"] == ROLE_EXCLUDED_PARTIAL and answered_cells(row, visible) / len(visible) >= threshold:
-            problems.append(f"row {row['response_id']}: excluded partial answers enough visible items")
-        for spec in ctx.items:
-            if _routed_away(row, spec, ctx) and (row[spec.name] is not NA or row[f"dk:{spec.name}"]):
-                problems.append(f"row {row['response_id']}: {spec.name} answered though routed away")
-        if row["role"] != ROLE_TEST:
-            if not begin <= row["started"] < row["finished"] <= end:
-                problems.append(f"row {row['response_id']}: timestamps outside the fieldwork window")
-            seconds = (row["finished"] - row["started"]).total_seconds()
-            if row["role"] == ROLE_RETAINED and seconds < 0.35 * median:
-                problems.append(f"row {row['response_id']}: {seconds:.0f} s looks like a speeder")
-    minutes = excl.get("duplicate_window_minutes")
-    if minutes is not None:
-        rows = frame.to_dict("records")
-        for a, b in _lookalike_pairs(rows, ctx.items, timedelta(minutes=float(minutes))):
-            problems.append(f"rows {rows[a]['response_id']} and {rows[b]['response_id']}: identical "
-                            "answers started within the duplicate window")
-    back = read_back(result)
     for spec in ctx.items:
-        if back[spec.name].tolist() != frame[spec.name].tolist():
-            problems.append(f"{spec.column}: read-back differs from the generated values")
-        shown = (frame[spec.name].map(lambda v: v is not NA) | frame[f"dk:{spec.name}"]).tolist()
-        if back[f"shown:{spec.name}"].tolist() != shown:
-            problems.append(f"{spec.column}: 'Vet ikke' cells differ in the read-back")
-    if back["status"].tolist() != frame["status"].tolist() or back["band"].tolist() != frame["band"].tolist():
-        problems.append("status or employee band differ in the read-back")
-    if [pd.Timestamp(t) for t in back["started"]] != [pd.Timestamp(t) for t in frame["started"]]:
-        problems.append("start times differ in the read-back")
+        if spec.name not in ctx.routing:
+            continue
+        routed = frame[ctx.routing[spec.name]].map(lambda v: v is not True)
+        answered = frame[spec.name].map(lambda v: v is not NA) | frame[f"dk:{spec.name}"].astype(bool)
+        for rid in frame.loc[routed & answered, "response_id"]:
+            problems.append(f"row {rid}: {spec.name} answered though routed away")
     return problems
 
 
@@ -1120,8 +982,8 @@ def readme_text(result: SynthResult, command: str, sav_name: str) -> str:
         "## How it was made",
         "",
         "1. **Count allocation (MILP).** Per item, integer counts per sample x answer (no answer "
-        "included) from `scipy.optimize.milp` (HiGHS) via `smesocial.synth.allocate_item`, the "
-        "Danish generator's allocator with the two samples as strata. The three published figures "
+        "included) from `scipy.optimize.milp` (HiGHS) via `smesocial.synthetic.core.allocate_item`, "
+        "the allocator the Danish generator uses with the two samples as strata. The three published figures "
         "are constraints on the pooled sample (|100 k/n − v| ≤ 0.49 on those who answered); the "
         "objective is the L1 distance to the assumed shares and item non-response of "
         "`config/synthetic/no_2010.yaml`, where every number is marked `source: published:<id>` "
@@ -1130,20 +992,23 @@ def readme_text(result: SynthResult, command: str, sav_name: str) -> str:
         "2. **Respondent assignment (Gaussian copula).** Latent standard-normal factors per "
         "respondent (engagement, firm size from the band, one per platform); within each sample "
         "the answering respondents receive an item's allocated answers in rank order of its "
-        "latent score (`smesocial.synth.assign_item`), so counts stay exact while items "
+        "latent score (`smesocial.synthetic.core.assign_item`), so counts stay exact while items "
         "correlate: personal use mirrors the firm's use (Spearman "
         f"{spearman_personal_business(result):.2f}, personal use against a business-use score "
         "summing presence and posting frequency over the five platforms).",
         "3. **Export.** Labels are inverted from the codebook; the defects above are added; cases "
         "are shuffled; `pyreadstat.write_sav` writes the file.",
-        "4. **Self-check.** Before writing, the generator recomputes the published figures "
-        f"({int(figures['ok'].sum())}/{len(figures)} within 0.5 pp: "
+        "4. **Self-check.** Before writing, the generator runs the pipeline's own ingest and clean "
+        "stages on the .sav (`smesocial.synthetic.core.pipeline_retained`): the clean stage must "
+        "exclude exactly the defect rows above, each by its rule, and the read-back must give the "
+        "generated answers. On the respondents it retains, the pipeline's reproduction check "
+        f"matches the published figures ({int(figures['ok'].sum())}/{len(figures)} within 0.5 pp: "
         + ", ".join(f"{r.figure_id} {r.recomputed:.2f}% vs {r.published:g}%" for r in figures.itertuples())
         + "), the seed's qualitative statements (experts ahead of the panel on every platform; "
         "LinkedIn used first for recruitment, the others for profiling and marketing; customer "
         "service and product testing under 15% everywhere; the panel less often heavy users, "
-        "personally and for the firm; a majority wanting to be more active), reads the .sav back "
-        "through the codebook, and stops if anything is off.",
+        "personally and for the firm; a majority wanting to be more active) must hold too. The "
+        "generator stops if anything is off.",
         "",
         "## Determinism",
         "",
@@ -1161,8 +1026,3 @@ def readme_text(result: SynthResult, command: str, sav_name: str) -> str:
         "",
     ]
     return "\n".join(lines)
-
-
-def run(args: argparse.Namespace) -> int:
-    """The CLI of smesocial.synth, for a parameters file whose `generator` is this module."""
-    return run_generator(args, sys.modules[__name__])
