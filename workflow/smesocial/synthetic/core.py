@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from smesocial.clean import apply_exclusions, parse_employee_column
+from smesocial.clean import apply_exclusions, with_employee_counts
 from smesocial.codebook import build_ingested, respondent_key_salt
 from smesocial.config import (
     Codebook,
@@ -65,6 +65,7 @@ from smesocial.config import (
 from smesocial.errors import InputError
 from smesocial.io import read_export
 from smesocial.reproduction import compare_published
+from smesocial.segment import load_schemes, segment_table
 from smesocial.stats import asked_indicators, share_estimates
 
 DEFAULT_GENERATOR = "smesocial.synthetic.dk"  # a parameters file without `generator`
@@ -913,11 +914,10 @@ def pipeline_retained(export_path: str | Path, inputs: WaveInputs) -> PipelineRu
     raw = read_export(export_path, codebook)
     ingested = build_ingested(raw, codebook, harmonised, source=source, salt=salt,
                               test_markers=config["exclusions"]["test_response_markers"])
-    real = ~ingested["is_test_marked"].astype(bool)
-    parse_employee_column(ingested.loc[real, "employees_raw"], ingested["raw_row"], source=source,
-                          column=codebook.employees_column)
+    ingested = with_employee_counts(ingested, source=source, column=codebook.employees_column)
+    segments = segment_table(ingested, load_schemes(config))
     clean, exclusions, flow = apply_exclusions(
-        ingested, config, inputs.wave, source=source, employees_column=codebook.employees_column,
+        ingested, segments, config, inputs.wave, source=source,
         answer_columns=list(harmonised.variables))
     return PipelineRun(ingested, clean, exclusions, flow)
 
