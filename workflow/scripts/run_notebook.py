@@ -5,6 +5,7 @@ records, so that two runs give the same bytes. A notebook that fails is kept bes
 log (`.failed.ipynb`) to show where it stopped."""
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -34,6 +35,9 @@ def step(snakemake) -> None:
     parameters = {**snakemake.params.parameters, "notebook": source, "rule": snakemake.rule,
                   "executed_notebook": output.as_posix()}
     os.environ["PYTHONHASHSEED"] = "0"  # the kernel inherits it, as the build's other steps
+    # papermill lays out the injected parameters with black whenever black is importable; black
+    # is no pin of ours (snakefmt brings it, say), so keep it out: the bytes must not depend on it.
+    sys.modules["black"] = None
     log.info("executing %s -> %s with %s", source, output, parameters)
     with tempfile.TemporaryDirectory(prefix="smesocial-notebook-") as scratch:
         converted = Path(scratch, f"{Path(source).stem}.ipynb")
