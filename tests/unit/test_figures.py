@@ -402,7 +402,8 @@ def test_a_source_notebook_reads_with_its_parameters_cell_stable_ids_and_the_ker
     assert [c.cell_type for c in nb.cells[:parameters]] == ["markdown", "code"]
     assert nb.cells[parameters - 1].source.startswith("from pathlib import Path")
     # jupytext writes back the file as it is: opening and saving it in Jupyter changes nothing
-    assert jupytext.writes(jupytext.read(path), fmt="py:percent") == path.read_text(encoding="utf-8")
+    rewritten = jupytext.writes(jupytext.read(path), fmt="py:percent")
+    assert rewritten == path.read_text(encoding="utf-8")
 
 
 def test_a_cell_keeps_its_id_when_cells_are_added_around_it(tmp_path):
@@ -423,8 +424,8 @@ def test_a_cell_keeps_its_id_when_cells_are_added_around_it(tmp_path):
 
 @pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)
 def test_a_notebook_opens_no_configuration_file(name):
-    code = "\n".join(c.source for c in figures.notebook_from_script(ROOT / f"notebooks/{name}.py").cells
-                     if c.cell_type == "code")
+    nb = figures.notebook_from_script(ROOT / f"notebooks/{name}.py")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     for reading_config in ["config/", "config.yaml", "smesocial.config", "load_config", "load_yaml",
                            "load_harmonised"]:
         assert reading_config not in code
