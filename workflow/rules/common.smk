@@ -45,7 +45,7 @@ def settings(*sections, wave=False):
 # --- notebooks ---
 # What the notebook rules (workflow/rules/notebooks.smk) declare, worked out while the workflow
 # is read: a wave's figures follow from its codebook. smesocial.figure_plan is stdlib + yaml,
-# so reading the workflow imports no pandas, matplotlib or seaborn.
+# so this section imports no pandas, matplotlib or seaborn (tests/unit/test_figures.py).
 from functools import lru_cache as _lru_cache
 from pathlib import Path as _Path
 
