@@ -1,19 +1,24 @@
 """End to end: the notebooks the workflow executes with papermill and the figures they draw.
 
 Reads the shared two-run fixture: every expected figure exists as PNG and SVG and is the same in
-both runs, every executed notebook is kept, ran without an error, records its parameters and no
-run times, and the figure manifest names the notebook and the rule of every figure file.
+both runs, every executed notebook is kept, ran without an error, records its source script, its
+parameters (the configuration's labels among them) and no run times, keeps the source's cell
+ids, and the figure manifest names the notebook and the rule of every figure file. Editing
+config/config.yaml where no notebook's parameters change reruns no notebook.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
 
 import pandas as pd
 import pytest
 
-from smesocial.figures import SYNTHETIC_MARK
+from smesocial.figures import SYNTHETIC_MARK, notebook_from_script
+from workflow_support import run_workflow
 
 pytestmark = pytest.mark.e2e
 
@@ -26,11 +31,14 @@ WAVE_FIGURES = {
 FIGURES = [f"{wave}_{name}" for wave, names in WAVE_FIGURES.items() for name in names] + [
     "dk_no_comparison", "official_trends"]
 NOTEBOOKS = {
-    "wave_profile_dk_2024": ("notebooks/wave_profile.ipynb", {"wave": "dk_2024"}),
-    "wave_profile_no_2010": ("notebooks/wave_profile.ipynb", {"wave": "no_2010"}),
-    "country_comparison": ("notebooks/country_comparison.ipynb",
+    "wave_profile_dk_2024": ("notebooks/wave_profile.py", {
+        "wave": "dk_2024", "segment_labels": {"all": "All firms", "micro": "Micro (1–10 employees)",
+                                              "small": "Small (11–50 employees)",
+                                              "medium": "Medium (51+ employees)"}}),
+    "wave_profile_no_2010": ("notebooks/wave_profile.py", {"wave": "no_2010"}),
+    "country_comparison": ("notebooks/country_comparison.py",
                            {"waves": ["dk_2024", "no_2010"]}),
-    "official_trends": ("notebooks/official_trends.ipynb", {"size_class": "10+"}),
+    "official_trends": ("notebooks/official_trends.py", {"size_class": "10+"}),
 }
 RULES = {"wave_profile_dk_2024": "notebook_wave_profile_dk_2024",
          "wave_profile_no_2010": "notebook_wave_profile_no_2010",
@@ -78,8 +86,13 @@ def test_executed_notebook_is_kept_without_errors_or_run_times_and_records_param
     assert {k: parameters[k] for k in expected} == expected
     assert parameters["rule"] == RULES[name]
     assert parameters["executed_notebook"] == f"results/notebooks/{name}.ipynb"
+    assert parameters["notebook"] == source
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert len(injected) == 1 and injected[0]["id"] == "injected-parameters"
+    # the source's cells, in order and with the ids the runner derived from them
+    own = [(c["id"], "".join(c["source"])) for c in nb["cells"] if c not in injected]
+    assert own == [(c.id, c.source) for c in notebook_from_script(workdir / source).cells]
+    assert nb["metadata"]["kernelspec"]["name"] == "smesocial" and "jupytext" not in nb["metadata"]
     assert f"rule = \"{RULES[name]}\"" in "".join(injected[0]["source"])
     # no run times anywhere, and every code cell ran
     assert not {"start_time", "end_time", "duration"} & set(papermill)
@@ -111,7 +124,9 @@ def test_the_figures_manifest_names_notebook_rule_and_checksum_of_every_figure(t
         path = workdir / row.path
         assert row.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), row.path
         assert row.rule in RULES.values(), row.path
-        assert (workdir / row.notebook).is_file() and row.notebook.startswith("notebooks/")
+        assert (workdir / row.notebook).is_file()
+        assert re.fullmatch(r"notebooks/(wave_profile|country_comparison|official_trends)\.py",
+                            row.notebook)
         assert (workdir / row.executed_notebook).is_file()
         assert RULES[row.executed_notebook.removeprefix("results/notebooks/").removesuffix(
             ".ipynb")] == row.rule
@@ -129,6 +144,25 @@ def test_provenance_lists_figures_and_notebooks_with_their_rule_and_script(two_r
     figure = outputs["results/figures/dk_2024_posting_frequency.png"]
     assert figure["rule"] == "notebook_wave_profile_dk_2024"
     assert figure["script"].endswith("scripts/run_notebook.py")
-    assert "notebooks/wave_profile.ipynb" in {i["path"] for i in figure["inputs"]}
+    inputs = {i["path"] for i in figure["inputs"]}
+    assert "notebooks/wave_profile.py" in inputs
+    # the notebook opens the tables it draws; the configuration reaches it as parameters
+    assert not any(path.startswith("config/") for path in inputs)
     assert outputs["results/notebooks/country_comparison.ipynb"]["rule"] == "notebook_country_comparison"
     assert outputs["results/figures/figures.csv"]["rule"] == "figures_manifest"
+
+
+def test_a_config_edit_that_changes_no_notebook_parameter_reruns_no_notebook(two_runs):
+    workdir, _, _ = two_runs
+    config = workdir / "config/config.yaml"
+    text, stat = config.read_bytes(), config.stat()
+    try:
+        config.write_bytes(text + b"\n# an edit no notebook reads\n")
+        planned = run_workflow(workdir, "--dry-run")
+    finally:
+        config.write_bytes(text)
+        os.utime(config, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert planned.returncode == 0, planned.stderr[-2000:]
+    jobs = set(re.findall(r"^(?:local)?rule (\w+):", planned.stdout, flags=re.MULTILINE))
+    assert "provenance" in jobs  # it records the configuration: the edit is seen
+    assert not {job for job in jobs if job.startswith("notebook_")}

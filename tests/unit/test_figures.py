@@ -1,20 +1,31 @@
-"""smesocial.figures: the theme, byte-stable PNG/SVG with a manifest record, the synthetic-data
-mark, plots that draw exactly the table's rows and intervals, and executed-notebook clean-up."""
+"""smesocial.figures and smesocial.figure_plan: the theme, byte-stable PNG/SVG with a manifest
+record, the synthetic-data mark, plots that draw exactly the table's rows and intervals, the
+source notebooks read with stable ids and their parameters from the configuration, a figure plan
+the workflow reads without pandas or matplotlib, and executed-notebook clean-up."""
 
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
+import os
+import re
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import jupytext
 import matplotlib as mpl
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
 import seaborn as sns
 from matplotlib.container import BarContainer, ErrorbarContainer
 
-from smesocial import figures
+from smesocial import figure_plan, figures
+from smesocial.config import Harmonised, load_config, load_harmonised, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -360,13 +371,179 @@ def test_notebook_errors_lists_error_outputs():
     assert figures.notebook_errors(nb) == ["KeyError: 'x'"]
 
 
-def test_the_shipped_notebooks_are_what_the_generator_writes(tmp_path, monkeypatch):
-    import importlib.util
+# --- source notebooks (jupytext percent scripts) ------------------------------------------------
 
-    spec = importlib.util.spec_from_file_location("make_notebooks", ROOT / "notebooks/make_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    monkeypatch.setattr(module, "HERE", tmp_path)
-    module.main()
-    for name in ["wave_profile", "country_comparison", "official_trends"]:
-        assert (tmp_path / f"{name}.ipynb").read_bytes() == (ROOT / f"notebooks/{name}.ipynb").read_bytes()
+SOURCE_NOTEBOOKS = ["wave_profile", "country_comparison", "official_trends"]
+
+
+def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    [cell] = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    return cell
+
+
+def default_parameters(name: str) -> dict:
+    """The values a notebook's `parameters` cell defines when it runs on its own."""
+    namespace: dict = {}
+    exec(parameters_cell(figures.notebook_from_script(ROOT / f"notebooks/{name}.py")).source,
+         namespace)
+    return {k: v for k, v in namespace.items() if not k.startswith("__")}
+
+
+@pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)
+def test_a_source_notebook_reads_with_its_parameters_cell_stable_ids_and_the_kernel(name):
+    path = ROOT / f"notebooks/{name}.py"
+    nb = figures.notebook_from_script(path)
+    assert nbformat.writes(nb) == nbformat.writes(figures.notebook_from_script(path))
+    ids = [cell.id for cell in nb.cells]
+    assert len(set(ids)) == len(ids) == len(nb.cells) > 3
+    assert nb.metadata == {"kernelspec": figures.KERNELSPEC, "language_info": {"name": "python"}}
+    parameters = nb.cells.index(parameters_cell(nb))
+    # imports come first (linters want them at the top), everything that reads data after
+    assert [c.cell_type for c in nb.cells[:parameters]] == ["markdown", "code"]
+    assert nb.cells[parameters - 1].source.startswith("from pathlib import Path")
+    # jupytext writes back the file as it is: opening and saving it in Jupyter changes nothing
+    rewritten = jupytext.writes(jupytext.read(path), fmt="py:percent")
+    assert rewritten == path.read_text(encoding="utf-8")
+
+
+def test_a_cell_keeps_its_id_when_cells_are_added_around_it(tmp_path):
+    source = (ROOT / "notebooks/official_trends.py").read_text(encoding="utf-8")
+    before = figures.notebook_from_script(ROOT / "notebooks/official_trends.py")
+    edited = tmp_path / "official_trends.py"
+    edited.write_text(source.replace("# %% tags=[\"parameters\"]",
+                                     "# %% [markdown]\n# A new note\n\n# %% tags=[\"parameters\"]")
+                      + "\n# %% [markdown]\n# ## Trends\n", encoding="utf-8")
+    after = figures.notebook_from_script(edited)
+    assert len(after.cells) == len(before.cells) + 2
+    ids_after = {c.id for c in after.cells}
+    assert {c.id for c in before.cells} <= ids_after
+    # the repeated heading's cell is told apart from the first
+    heading = next(c.id for c in before.cells if c.source == "## Trends")
+    assert f"{heading}-2" in ids_after
+
+
+@pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)
+def test_a_notebook_opens_no_configuration_file(name):
+    nb = figures.notebook_from_script(ROOT / f"notebooks/{name}.py")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for reading_config in ["config/", "config.yaml", "smesocial.config", "load_config", "load_yaml",
+                           "load_harmonised"]:
+        assert reading_config not in code
+
+
+def shipped_config() -> tuple[dict, Harmonised]:
+    config = load_config(ROOT / "config/config.yaml")
+    return config, load_harmonised(ROOT / config["harmonised"])
+
+
+def test_wave_profile_defaults_are_what_the_workflow_passes_for_its_default_wave(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    config, harmonised = shipped_config()
+    defaults = default_parameters("wave_profile")
+    passed = figure_plan.wave_profile_parameters(config, defaults["wave"], harmonised)
+    assert {k: defaults[k] for k in passed} == passed
+    assert list(defaults["segment_labels"]) == list(passed["segment_labels"])  # the order too
+    assert defaults["notebook"] == "notebooks/wave_profile.py"
+
+
+def test_country_comparison_defaults_are_what_the_workflow_passes(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    config, _ = shipped_config()
+    defaults = default_parameters("country_comparison")
+    scheme = load_yaml(ROOT / config["harmonisation"])["common_scheme"]
+    passed = figure_plan.country_comparison_parameters(config, defaults["waves"], scheme)
+    assert {k: defaults[k] for k in passed} == passed
+    assert list(defaults["segment_labels"]) == ["all", "micro_small", "medium_large"]
+
+
+def test_the_parameters_give_each_wave_its_own_labels_and_disclosure(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    config, harmonised = shipped_config()
+    norwegian = figure_plan.wave_profile_parameters(config, "no_2010", harmonised)
+    assert norwegian["segment_labels"] == {
+        "all": "All firms", "micro": "Micro (1–9 employees)", "small": "Small (10–49 employees)",
+        "medium": "Medium (50–249 employees)", "large": "Large (250+ employees)"}
+    assert norwegian["disclosure"].startswith("Synthetic data: no_2010 is an illustrative")
+    assert "\n" not in norwegian["disclosure"] and "  " not in norwegian["disclosure"]
+    assert norwegian["frequency_levels"][0] == "daily"
+
+
+def test_the_figures_a_wave_gets_follow_from_its_codebook(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    config, harmonised = shipped_config()
+    danish = figure_plan.codebook_variables(config["waves"]["dk_2024"]["codebook"], harmonised)
+    norwegian = figure_plan.codebook_variables(config["waves"]["no_2010"]["codebook"], harmonised)
+    assert {"important_facebook_likert", "important_facebook"} <= danish  # mapped, and derived
+    assert figure_plan.wave_figures(danish) == [
+        "posting_frequency", "importance_use_gap", "professionalism", "broadcast_dialogue",
+        "respondent_flow"]
+    assert figure_plan.wave_figures(norwegian) == [
+        "posting_frequency", "presence_by_sample", "purposes", "respondent_flow"]
+
+
+def smk_imports(path: Path) -> list[str]:
+    """The top-level import statements of a Snakemake file (parenthesised ones whole)."""
+    statements, current = [], []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if current or line.startswith(("from ", "import ")):
+            current.append(line)
+            text = "\n".join(current)
+            if text.count("(") == text.count(")"):
+                ast.parse(text)
+                statements.append(text)
+                current = []
+    return statements
+
+
+def test_reading_the_notebook_rules_imports_no_table_or_plotting_library():
+    imports = smk_imports(ROOT / "workflow/rules/common.smk") + smk_imports(
+        ROOT / "workflow/rules/notebooks.smk")
+    assert any("smesocial.figure_plan" in statement for statement in imports)
+    # What the rules do with them while Snakemake reads the workflow, in a fresh interpreter.
+    script = "\n".join([*imports, textwrap.dedent("""\
+        import sys
+        from smesocial.config import load_config, load_yaml
+        from smesocial import figure_plan
+        config = load_config("config/config.yaml")
+        harmonised = _load_harmonised_nb(config["harmonised"])
+        for wave in config["waves"]:
+            figure_plan.wave_figures(figure_plan.codebook_variables(
+                config["waves"][wave]["codebook"], harmonised))
+            figure_plan.wave_profile_parameters(config, wave, harmonised)
+        figure_plan.country_comparison_parameters(config, list(config["waves"]), load_yaml(
+            config["harmonisation"])["common_scheme"])
+        print(" ".join(sorted({name.split(".")[0] for name in sys.modules})))
+        """)])
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")}, check=True)
+    loaded = set(done.stdout.split())
+    assert "smesocial" in loaded and "yaml" in loaded
+    assert loaded.isdisjoint({"pandas", "numpy", "matplotlib", "seaborn", "IPython"})
+
+
+def test_the_notebook_rules_file_holds_rules_only():
+    text = (ROOT / "workflow/rules/notebooks.smk").read_text(encoding="utf-8")
+    assert smk_imports(ROOT / "workflow/rules/notebooks.smk") == []
+    assert not re.search(r"^def |^[A-Z_]+ = ", text, flags=re.MULTILINE)
+    common = (ROOT / "workflow/rules/common.smk").read_text(encoding="utf-8")
+    section = common[common.index("# --- notebooks ---"):]
+    for function in ["wave_variables", "waves_with_samples", "wave_figure_files",
+                     "notebook_targets", "notebook_manifests"]:
+        assert f"def {function}(" in section
+
+
+def test_publishing_saves_records_and_shows_the_figure(tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda *objects: shown.extend(objects))
+    publisher = figures.Publisher(notebook="notebooks/nb.py", executed_notebook="results/nb.ipynb",
+                                  rule="notebook_nb", manifest=str(tmp_path / "manifest.csv"))
+    drawn = figures.Drawn(draw_small_figure(), "A caption.", ("results/x.csv",))
+    assert publisher.publish(drawn, tmp_path / "fig") is None  # nothing echoed below the cell
+    table = pd.read_csv(tmp_path / "manifest.csv", keep_default_na=False)
+    assert list(table["format"]) == ["png", "svg"]
+    assert set(table["notebook"]) == {"notebooks/nb.py"} and set(table["rule"]) == {"notebook_nb"}
+    assert set(table["executed_notebook"]) == {"results/nb.ipynb"}
+    assert set(table["sources"]) == {"results/x.csv"} and set(table["caption"]) == {"A caption."}
+    svg, caption = shown
+    assert svg.filename == f"{tmp_path / 'fig'}.svg" and svg.data.startswith("<svg")
+    assert caption.data == "**fig**: A caption."

@@ -1,44 +1,71 @@
-"""Snakemake entry: execute a notebook with papermill (kernel `smesocial`, cwd = the repository
-root so its relative paths work, parameters from the rule) and keep the executed notebook for
-audit without the times papermill records, so that two runs give the same bytes. A notebook
-that fails is kept beside the rule's log (`.failed.ipynb`) to show where it stopped."""
+"""Snakemake entry: execute a source notebook (a jupytext percent script, notebooks/*.py) with
+papermill (kernel `smesocial`, cwd = the repository root so its relative paths work,
+parameters from the rule) and keep the executed notebook for audit without the times papermill
+records, so that two runs give the same bytes. A notebook that fails is kept beside the rule's
+log (`.failed.ipynb`) to show where it stopped."""
 
 import os
-import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
 import papermill
+from nbformat import NotebookNode
 
-from smesocial.figures import normalise_executed_notebook, notebook_errors
+from smesocial.figures import normalise_executed_notebook, notebook_errors, notebook_from_script
 from smesocial.runner import log, run_step
 
 KERNEL = "smesocial"
 
 
+def read_executed(path: Path, source: str) -> NotebookNode:
+    """The executed notebook at `path`, naming the source script as papermill's input:
+    papermill ran a converted copy in a temporary directory, whose path says nothing."""
+    notebook = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    notebook.metadata.setdefault("papermill", {})["input_path"] = source
+    return notebook
+
+
 def step(snakemake) -> None:
+    source = str(snakemake.input.notebook)
     output = Path(snakemake.output.notebook)
     output.parent.mkdir(parents=True, exist_ok=True)
-    # The notebook records which rule ran it and where its executed copy is (figure manifests).
-    parameters = {**snakemake.params.parameters, "rule": snakemake.rule,
+    # The notebook records itself, the rule that ran it and its executed copy (figure manifests).
+    parameters = {**snakemake.params.parameters, "notebook": source, "rule": snakemake.rule,
                   "executed_notebook": output.as_posix()}
+    # The parameters were built from the configuration when the workflow was read: the keys that
+    # took are this step's configuration (logged by run_step).
+    snakemake.config_read.update(getattr(snakemake.params, "config_read", []))
     os.environ["PYTHONHASHSEED"] = "0"  # the kernel inherits it, as the build's other steps
-    log.info("executing %s -> %s with %s", snakemake.input.notebook, output, parameters)
-    try:
-        papermill.execute_notebook(
-            snakemake.input.notebook, str(output), parameters=parameters, kernel_name=KERNEL,
-            cwd=".", progress_bar=False, log_output=False, request_save_on_cell_execute=False,
-            # nbclient options: no per-cell timings, one output per stream and cell
-            record_timing=False, coalesce_streams=True,
-        )
-    except papermill.PapermillExecutionError as exc:
-        failed = Path(snakemake.log[0]).with_suffix(".failed.ipynb")
-        if output.is_file():
-            shutil.copyfile(output, failed)
-        log.error("notebook %s failed in cell %s: %s: %s (executed copy: %s)",
-                  snakemake.input.notebook, exc.exec_count, exc.ename, exc.evalue, failed)
-        raise
-    notebook = nbformat.read(output, as_version=nbformat.NO_CONVERT)
+    # papermill lays out the injected parameters with black whenever black is importable; black
+    # is no pin of ours (snakefmt brings it, say), so keep it out: the bytes must not depend on it.
+    sys.modules["black"] = None
+    log.info("executing %s -> %s with %s", source, output, parameters)
+    with tempfile.TemporaryDirectory(prefix="smesocial-notebook-") as scratch:
+        converted = Path(scratch, f"{Path(source).stem}.ipynb")
+        nbformat.write(notebook_from_script(source), converted)
+        # A parameter the notebook does not declare would leave it on its default (the default
+        # wave's labels, say) without a word: papermill only warns, this stops the job.
+        undeclared = sorted(set(parameters) - set(papermill.inspect_notebook(str(converted))))
+        if undeclared:
+            raise ValueError(f"{source} has no parameter(s) {', '.join(undeclared)} in its "
+                             "`parameters` cell; the rule passes them")
+        try:
+            papermill.execute_notebook(
+                str(converted), str(output), parameters=parameters, kernel_name=KERNEL,
+                cwd=".", progress_bar=False, log_output=False, request_save_on_cell_execute=False,
+                # nbclient options: no per-cell timings, one output per stream and cell
+                record_timing=False, coalesce_streams=True,
+            )
+        except papermill.PapermillExecutionError as exc:
+            failed = Path(snakemake.log[0]).with_suffix(".failed.ipynb")
+            if output.is_file():
+                nbformat.write(read_executed(output, source), failed)
+            log.error("notebook %s failed in cell %s: %s: %s (executed copy: %s)",
+                      source, exc.exec_count, exc.ename, exc.evalue, failed)
+            raise
+    notebook = read_executed(output, source)
     errors = notebook_errors(notebook)
     if errors:  # a cell tagged raises-exception would let papermill carry on
         raise RuntimeError(f"{output}: error outputs: {errors}")

@@ -9,9 +9,13 @@ One theme (seaborn's "colorblind" palette, a colour-blind-safe sequential palett
 answer scales, fixed font sizes, the DejaVu Sans that matplotlib ships), a footnote inside every
 figure saying what the data are, and `save_figure`, which writes PNG and SVG byte-identically
 across runs and records each file (sha256, caption, the notebook and rule that made it) in a
-manifest CSV.
+manifest CSV; a notebook publishes its figures through one `Publisher`.
 
-`normalise_executed_notebook` strips what papermill and nbclient record about time from an
+Which figures a wave gets, the formats and the labels from the configuration are in
+smesocial.figure_plan (light enough for Snakemake to import while it reads the workflow).
+
+`notebook_from_script` reads a source notebook (a jupytext percent script) with stable cell
+ids; `normalise_executed_notebook` strips what papermill and nbclient record about time from an
 executed notebook, so the notebooks kept for audit are byte-identical across runs too.
 """
 
@@ -19,12 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import textwrap
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jupytext
 import matplotlib as mpl
+import nbformat
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -32,8 +39,13 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
+from nbformat import NotebookNode
 
 from smesocial.clean import RULE_LABELS
+# The figure plan is what the workflow reads at parse time; figures re-exports it, so callers
+# draw and plan with one set of names.
+from smesocial.figure_plan import (FORMATS, WAVE_FIGURES, one_line, segment_labels,  # noqa: F401
+                                   wave_figures)
 from smesocial.tables import write_csv
 
 # --------------------------------------------------------------------------------------------
@@ -50,7 +62,6 @@ FONT_SIZES = {"base": 10.0, "title": 12.0, "axes_title": 10.0, "ticks": 9.0, "le
               "footnote": 8.0}
 DPI = 150
 SVG_HASHSALT = "smesocial-figures"  # SVG element ids are hashes salted with it: fixed ids
-FORMATS = ("png", "svg")
 SYNTHETIC_MARK = "Synthetic data: reconstruction, not survey responses; results are not findings."
 PERCENT_LABEL = "Share of firms (%)"
 PRESENT_LABEL = "Share of firms present on the platform (%)"
@@ -125,18 +136,6 @@ def segment_colours(segments: Sequence[str]) -> dict[str, str]:
 # Labels
 
 
-def segment_labels(scheme: Mapping[str, Any]) -> dict[str, str]:
-    """Segment -> "Micro (1–10 employees)" for a segmentation scheme of the config, and
-    `all` -> "All firms"."""
-    labels = {"all": "All firms"}
-    for segment in scheme["segments"]:
-        low, high = segment.get("min"), segment.get("max")
-        span = f"{low}+" if high is None else f"{low}–{high}"
-        name = str(segment["name"]).replace("_", " + ").capitalize()
-        labels[str(segment["name"])] = f"{name} ({span} employees)"
-    return labels
-
-
 def level_label(level: str) -> str:
     """`almost_never` -> "Almost never"."""
     return str(level).replace("_", " ").capitalize()
@@ -144,10 +143,6 @@ def level_label(level: str) -> str:
 
 def wrap(text: str, width: int = 30) -> str:
     return textwrap.fill(str(text), width=width, break_long_words=False)
-
-
-def one_line(text: str) -> str:
-    return " ".join(str(text).split())
 
 
 # --------------------------------------------------------------------------------------------
@@ -233,30 +228,6 @@ def paired_differences(tests: pd.DataFrame, wave: str, first: str, second: str,
 def measured_variables(wave_table: pd.DataFrame) -> set[str]:
     """The harmonised variables a wave's estimates.csv covers (its `variable` column)."""
     return set(wave_table["variable"].dropna().astype(str)) if "variable" in wave_table else set()
-
-
-# Which figures a wave gets, from the harmonised variables it measures. The workflow calls
-# this with the variables the wave's codebook maps (so the figure files are known before the
-# run), the notebook with those its estimates cover: a figure the config promises that the data
-# cannot draw is then a missing output that stops the run, never a silent gap.
-WAVE_FIGURES = ("posting_frequency", "importance_use_gap", "professionalism",
-                "broadcast_dialogue", "presence_by_sample", "purposes", "respondent_flow")
-
-
-def wave_figures(variables: Iterable[str]) -> list[str]:
-    """The wave figures (names of WAVE_FIGURES, in its order) the variables allow."""
-    v = set(variables)
-    posted = {x.removeprefix("post_") for x in v if x.startswith("post_")}
-    has = {
-        "posting_frequency": bool(posted),
-        "importance_use_gap": any(f"important_{p}" in v for p in posted),
-        "professionalism": "professionalism" in v,
-        "broadcast_dialogue": {"effective_communication", "learn_about_customers"} <= v,
-        "presence_by_sample": "sample" in v and any(x.startswith("present_") for x in v),
-        "purposes": any(x.startswith("purpose_") for x in v),
-        "respondent_flow": True,
-    }
-    return [name for name in WAVE_FIGURES if has[name]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -952,6 +923,29 @@ def save_figure(fig: Figure, stem: str | Path, meta: FigureMeta) -> list[dict[st
     return records
 
 
+@dataclass(frozen=True)
+class Publisher:
+    """Publishes a notebook run's figures: saves each (save_figure), records it in the run's
+    manifest with the notebook, executed copy and rule that made it, and shows it below the
+    cell. One per notebook run, made in its setup cell from its parameters."""
+
+    notebook: str  # the source notebook, e.g. notebooks/wave_profile.py
+    executed_notebook: str  # its executed copy ('' when run by hand)
+    rule: str  # the Snakemake rule that ran it ('interactive' when run by hand)
+    manifest: str  # this run's manifest CSV
+
+    def publish(self, drawn: Drawn, stem: str | Path) -> None:
+        """Save `<stem>.png` and `<stem>.svg`, record both, show the SVG with its caption."""
+        # IPython only where a kernel shows the figure; the package imports without it.
+        from IPython.display import SVG, Markdown, display
+
+        meta = FigureMeta(caption=drawn.caption, sources=drawn.sources, notebook=self.notebook,
+                          executed_notebook=self.executed_notebook, rule=self.rule,
+                          manifest=self.manifest)
+        save_figure(drawn.figure, stem, meta)
+        display(SVG(filename=f"{stem}.svg"), Markdown(f"**{Path(stem).name}**: {meta.caption}"))
+
+
 def update_manifest(path: str | Path, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
     """Add the records to the manifest CSV at `path` (created if missing), replacing its rows of
     the same figure and format; rows sorted by figure and format, so the bytes are stable."""
@@ -981,7 +975,29 @@ def merge_manifests(paths: Iterable[str | Path]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------
-# Executed notebooks
+# Source notebooks (jupytext percent scripts) and executed notebooks
+
+KERNELSPEC = {"name": "smesocial", "display_name": "smesocial (.venv)", "language": "python"}
+
+
+def notebook_from_script(path: str | Path) -> NotebookNode:
+    """The notebook a jupytext percent script (notebooks/*.py) stands for, ready for papermill.
+
+    Each cell gets an id derived from its type and source, numbered on repeats: jupytext stores
+    no ids and nbformat draws random ones, which would change the executed notebook's bytes on
+    every run. The notebook's metadata is the `smesocial` kernel only: jupytext's own (its
+    version, the text format) says nothing about the run."""
+    nb = jupytext.read(path, fmt="py:percent")
+    nb.metadata = nbformat.from_dict({"kernelspec": dict(KERNELSPEC),
+                                      "language_info": {"name": "python"}})
+    seen: Counter[str] = Counter()
+    for cell in nb.cells:
+        digest = hashlib.sha256(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:12]
+        seen[digest] += 1
+        cell["id"] = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
+    nbformat.validate(nb)
+    return nb
+
 
 # Recorded at run time by papermill (notebook and cells) and nbclient (cells); everything else
 # an executed notebook holds follows from the notebook, its parameters and its inputs.
