@@ -1,6 +1,7 @@
 # What the rules share: where a wave's inputs are, the config keys each job may read, the
 # harmonisation spec and the list of final outputs (used by `rule all` and provenance alike).
 # Read while the workflow is parsed, by every snakemake call: only light imports here.
+from smesocial.config import check_wave_schemes as _check_wave_schemes
 from smesocial.config import load_harmonised as _load_harmonised
 from smesocial.config import weighting_spec as _weighting_spec
 from smesocial.harmonise import country_waves as _country_waves
@@ -15,7 +16,9 @@ HARMONISATION_FILE = config.get("harmonisation", "config/harmonisation.yaml")
 OFFICIAL_FILE = config["official"]["file"]
 CONDA_ENV = "../../environment.yml"
 
-# Checked while the workflow is read, so a bad spec stops the run (naming its key) before any job.
+# Checked while the workflow is read, so a bad reference stops the run (naming its key) before
+# any job.
+_check_wave_schemes(config)
 HARMONISATION = _load_spec(HARMONISATION_FILE, config, _load_harmonised(HARMONISED_FILE))
 CROSS_COUNTRY_WAVES = [HARMONISATION.first, HARMONISATION.second]
 COUNTRY_WAVES = _country_waves(config)  # country -> its waves in time order (2+ only)

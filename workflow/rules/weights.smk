@@ -7,7 +7,13 @@ def weighting_config(wildcards):
     entry = chosen.get("weighting", {}).get(wildcards.wave) or {}
     named = {str(m["population"]) for m in entry.get("margins") or [] if "population" in m}
     targets = config.get("population_targets") or {}
-    chosen["population_targets"] = {k: v for k, v in targets.items() if k in named}
+    # what a margin takes of a target (smesocial.config.weighting_spec); `unit` is for readers
+    read = ("file", "filter", "class_column", "count_column", "source")
+    chosen["population_targets"] = {
+        name: {k: v for k, v in target.items() if k in read}
+        for name, target in targets.items()
+        if name in named
+    }
     schemes = config.get("segmentation", {})
     chosen["segmentation"] = {k: v for k, v in schemes.items() if k == entry.get("scheme")}
     return chosen

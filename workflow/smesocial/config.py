@@ -255,6 +255,17 @@ def load_config(path: str | Path = "config/config.yaml") -> dict[str, Any]:
     return config
 
 
+def check_wave_schemes(config: Mapping[str, Any], source: str = "config/config.yaml") -> None:
+    """Every wave's `segmentation` names a configured scheme (checked at start-up, so a typo
+    stops the run with this message instead of failing in a later step)."""
+    schemes = config.get("segmentation") or {}
+    for wave, entry in (config.get("waves") or {}).items():
+        if entry.get("segmentation") not in schemes:
+            raise InputError(source, f"waves.{wave}.segmentation names an unknown segmentation "
+                             "scheme", found=entry.get("segmentation"),
+                             expected=f"one of {', '.join(schemes)} (under `segmentation`)")
+
+
 def validate_config(config: Any, schema: dict[str, Any], source: str) -> None:
     """Raise InputError naming the offending key and what the schema expects."""
     import jsonschema
