@@ -5,6 +5,7 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
+
 configfile: "config/config.yaml"
 
 
@@ -33,7 +34,7 @@ include: "workflow/rules/provenance.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
         "results/provenance.json",
-    default_target: True

@@ -32,7 +32,7 @@ from pathlib import Path
 import pandas as pd
 from IPython.display import display
 
-from smesocial import figures
+from smesocial import notebooks as figures
 
 # %% tags=["parameters"]
 waves = ["dk_2024", "no_2010"]  # first, second: differences are first minus second

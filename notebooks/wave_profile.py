@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from smesocial import figures
+from smesocial import notebooks as figures
 
 # %% tags=["parameters"]
 wave = "dk_2024"

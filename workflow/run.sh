@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's entry point: set-up on first use, then build the paper or run the tests.
 #   bash workflow/run.sh build [snakemake args...]   rebuild results/ from data/raw/
-#   bash workflow/run.sh test  [pytest args...]      run the test suite
+#   bash workflow/run.sh test  [pytest args...]      lint the workflow, run the test suite
 # A project virtualenv (.venv) is created from the pinned requirements the first time, and
 # re-created whenever those pins change. Needs only python3 (>= 3.11) with venv and pip.
 set -euo pipefail
@@ -69,6 +69,13 @@ case "$cmd" in
     ensure_venv
     export PATH="$venv/bin:$PATH"
     export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+    # The workflow's own conventions first: Snakemake's linter and its formatter.
+    lint_log="$(mktemp)"
+    snakemake --lint >"$lint_log" 2>&1 \
+      || { cat "$lint_log" >&2; rm -f "$lint_log"; echo "smesocial: snakemake --lint found problems (above)" >&2; exit 1; }
+    rm -f "$lint_log"
+    snakefmt --check Snakefile workflow/rules/ \
+      || { echo "smesocial: run 'snakefmt Snakefile workflow/rules/' to format the workflow" >&2; exit 1; }
     python -m pytest "$@"
     ;;
   setup)

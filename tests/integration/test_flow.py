@@ -8,7 +8,7 @@ import pytest
 
 from smesocial.clean import RULES
 from smesocial.config import load_codebook, load_config
-from smesocial.io import read_export
+from smesocial.readers import read_export
 from workflow_support import ROOT
 
 pytestmark = pytest.mark.e2e

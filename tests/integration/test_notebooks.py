@@ -17,7 +17,7 @@ import re
 import pandas as pd
 import pytest
 
-from smesocial.figures import SYNTHETIC_MARK, notebook_from_script
+from smesocial.notebooks import SYNTHETIC_MARK, notebook_from_script
 from workflow_support import run_workflow
 
 pytestmark = pytest.mark.e2e
@@ -143,7 +143,7 @@ def test_provenance_lists_figures_and_notebooks_with_their_rule_and_script(two_r
     outputs = {o["path"]: o for o in manifest["outputs"]}
     figure = outputs["results/figures/dk_2024_posting_frequency.png"]
     assert figure["rule"] == "notebook_wave_profile_dk_2024"
-    assert figure["script"].endswith("scripts/run_notebook.py")
+    assert figure["script"].endswith("scripts/notebooks.py")
     inputs = {i["path"] for i in figure["inputs"]}
     assert "notebooks/wave_profile.py" in inputs
     # the notebook opens the tables it draws; the configuration reaches it as parameters

@@ -19,9 +19,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from smesocial.codebook import build_ingested
+from smesocial.ingest import build_ingested
 from smesocial.config import load_codebook, load_config, load_harmonised
-from smesocial.io import read_export, write_parquet
+from smesocial.readers import read_export
+from smesocial.tables import write_parquet
 from workflow_support import ROOT
 
 MIN_LENGTH = 4  # shorter values ("ja", "3") would hit by accident

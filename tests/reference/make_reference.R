@@ -1,4 +1,4 @@
-# Reference values for tests/unit/test_stats_battery.py, computed in R on the fixed data sets in
+# Reference values for tests/unit/test_stats.py, computed in R on the fixed data sets in
 # tests/data/reference/*.csv and written to tests/data/reference/r_values.json (committed, so
 # the Python tests need no R). Re-run after changing a data set:
 #

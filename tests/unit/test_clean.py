@@ -7,10 +7,10 @@ import copy
 import pandas as pd
 import pytest
 
-from smesocial.clean import (BookkeepingError, EmployeeCount, apply_exclusions, check_flow,
-                             parse_employee_column, parse_employee_count, with_employee_counts)
+from smesocial.clean import BookkeepingError, apply_exclusions, check_flow
+from smesocial.ingest import (EmployeeCount, parse_employee_column, parse_employee_count, with_employee_counts)
 from smesocial.errors import InputError
-from smesocial.io import write_parquet
+from smesocial.tables import write_parquet
 from smesocial.segment import load_schemes, segment_table
 
 

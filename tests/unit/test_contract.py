@@ -16,12 +16,14 @@ import pandera.pandas as pa
 import pytest
 import yaml
 
-from smesocial.clean import apply_exclusions, with_employee_counts
-from smesocial.codebook import build_ingested
+from smesocial.clean import apply_exclusions
+from smesocial.ingest import with_employee_counts
+from smesocial.ingest import build_ingested
 from smesocial.config import Scale, Variable
 from smesocial.contract import MAX_LISTED, ContractError, clean_schema, validate_clean
 from smesocial.errors import InputError
-from smesocial.io import read_export, write_parquet
+from smesocial.readers import read_export
+from smesocial.tables import write_parquet
 from smesocial.segment import load_schemes, segment_table
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""smesocial.figures and smesocial.figure_plan: the theme, byte-stable PNG/SVG with a manifest
+"""smesocial.notebooks and smesocial.figure_plan: the theme, byte-stable PNG/SVG with a manifest
 record, the synthetic-data mark, plots that draw exactly the table's rows and intervals, the
 source notebooks read with stable ids and their parameters from the configuration, a figure plan
 the workflow reads without pandas or matplotlib, and executed-notebook clean-up."""
@@ -24,7 +24,8 @@ import pytest
 import seaborn as sns
 from matplotlib.container import BarContainer, ErrorbarContainer
 
-from smesocial import figure_plan, figures
+from smesocial import figure_plan
+from smesocial import notebooks as figures
 from smesocial.config import Harmonised, load_config, load_harmonised, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from smesocial.errors import InputError
-from smesocial.harmonise import WaveInfo, load_spec
+from smesocial.compare import WaveInfo, load_spec
 from smesocial.official import (benchmarks, nearest_year, read_official, size_class_membership,
                                 trends)
-from smesocial.stats import wilson_interval
+from smesocial.estimates import wilson_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 OFFICIAL = ROOT / "data/raw/official/official_social_media_enterprises.csv"

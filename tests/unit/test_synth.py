@@ -14,8 +14,8 @@ import yaml
 
 from smesocial.synthetic import core, dk
 from smesocial.errors import InputError
-from smesocial.reproduction import compare_published
-from smesocial.stats import asked_indicators, share_estimates
+from smesocial.reproduce import compare_published
+from smesocial.estimates import asked_indicators, share_estimates
 from synth_support import ROOT, assert_params_rejected, check_shipped, copy_params, generator_fixtures, run_cli
 
 PARAMS = ROOT / "config" / "synthetic" / "dk_2024.yaml"

@@ -23,6 +23,12 @@ rule clean:
             caption="../report/segment_counts.rst",
             category="Respondents",
         ),
+    log:
+        "results/logs/{wave}/clean.log",
+    benchmark:
+        "results/benchmarks/{wave}/clean.tsv"
+    conda:
+        CONDA_ENV
     params:
         config=config_subset(
             "exclusions",
@@ -35,11 +41,5 @@ rule clean:
             "waves/{wave}/population",
             "waves/{wave}/boundary_checks",
         ),
-    log:
-        "results/logs/{wave}/clean.log",
-    benchmark:
-        "results/benchmarks/{wave}/clean.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/clean.py"

@@ -4,8 +4,8 @@
 from smesocial.config import check_wave_schemes as _check_wave_schemes
 from smesocial.config import load_harmonised as _load_harmonised
 from smesocial.config import weighting_spec as _weighting_spec
-from smesocial.harmonise import country_waves as _country_waves
-from smesocial.harmonise import load_spec as _load_spec
+from smesocial.compare import country_waves as _country_waves
+from smesocial.compare import load_spec as _load_spec
 from smesocial.runner import ReadConfig as _ReadConfig
 from snakemake.exceptions import WorkflowError
 
@@ -19,7 +19,9 @@ CONDA_ENV = "../../environment.yml"
 # Checked while the workflow is read, so a bad reference stops the run (naming its key) before
 # any job.
 _check_wave_schemes(config)
-HARMONISATION = _load_spec(HARMONISATION_FILE, config, _load_harmonised(HARMONISED_FILE))
+HARMONISATION = _load_spec(
+    HARMONISATION_FILE, config, _load_harmonised(HARMONISED_FILE)
+)
 CROSS_COUNTRY_WAVES = [HARMONISATION.first, HARMONISATION.second]
 COUNTRY_WAVES = _country_waves(config)  # country -> its waves in time order (2+ only)
 
@@ -66,7 +68,9 @@ def _copy_dpath(source, target, keys, dpath):
     A key the config leaves out is left out (scripts use their documented defaults)."""
     head, rest = keys[0], keys[1:]
     if not isinstance(source, dict):
-        raise WorkflowError(f"config_subset: {dpath!r} goes below a value that is not a mapping")
+        raise WorkflowError(
+            f"config_subset: {dpath!r} goes below a value that is not a mapping"
+        )
     names = list(source) if head == "*" else [head] if head in source else []
     for name in names:
         if rest:
@@ -78,7 +82,7 @@ def _copy_dpath(source, target, keys, dpath):
 def config_subset(*dpaths):
     """The parts of `config` a job's script reads, in config's own shape, as a params value.
 
-    Each dpath is '/'-separated keys ('exclusions/partial_min_answered_share'); '{wave}' is the
+    Each dpath is keys joined by slashes ('exclusions/partial_min_answered_share'); '{wave}' is the
     job's wave wildcard and '*' every key at that level ('waves/*/country')."""
 
     def subset(wildcards):
@@ -97,6 +101,28 @@ def read_from_config(build, *args):
     like any other (smesocial.runner)."""
     tracked = _ReadConfig(config)
     return build(tracked, *args), sorted(tracked.reads)
+
+
+def weighting_config(wildcards):
+    """The wave's `weighting` entry with the population targets and the scheme it names."""
+    chosen = config_subset("weighting/{wave}")(wildcards)
+    entry = chosen.get("weighting", {}).get(wildcards.wave) or {}
+    named = {
+        str(m["population"]) for m in entry.get("margins") or [] if "population" in m
+    }
+    targets = config.get("population_targets") or {}
+    # what a margin takes of a target (smesocial.config.weighting_spec); `unit` is for readers
+    read = ("file", "filter", "class_column", "count_column", "source")
+    chosen["population_targets"] = {
+        name: {k: v for k, v in target.items() if k in read}
+        for name, target in targets.items()
+        if name in named
+    }
+    schemes = config.get("segmentation", {})
+    chosen["segmentation"] = {
+        k: v for k, v in schemes.items() if k == entry.get("scheme")
+    }
+    return chosen
 
 
 # What describes a wave wherever its results are shown (tables, summaries, the comparison).
@@ -185,16 +211,20 @@ from functools import lru_cache as _lru_cache
 from pathlib import Path as _Path
 
 from smesocial.config import load_harmonised as _load_harmonised_nb
-from smesocial.figure_plan import (FORMATS as FIGURE_FORMATS,
-                                   codebook_variables as _codebook_variables,
-                                   country_comparison_parameters as _country_comparison_parameters,
-                                   wave_figures as _wave_figures,
-                                   wave_profile_parameters as _wave_profile_parameters)
+from smesocial.figure_plan import (
+    FORMATS as FIGURE_FORMATS,
+    codebook_variables as _codebook_variables,
+    country_comparison_parameters as _country_comparison_parameters,
+    wave_figures as _wave_figures,
+    wave_profile_parameters as _wave_profile_parameters,
+)
 
 # The code the notebooks run beside their own: editing it reruns them.
-NOTEBOOK_CODE = ["workflow/smesocial/figures.py", "workflow/smesocial/figure_plan.py"]
+NOTEBOOK_CODE = ["workflow/smesocial/notebooks.py", "workflow/smesocial/figure_plan.py"]
 _HARMONISED_NB = _load_harmonised_nb(config["harmonised"])
-COMPARISON_FIGURES = [f"results/figures/dk_no_comparison.{ext}" for ext in FIGURE_FORMATS]
+COMPARISON_FIGURES = [
+    f"results/figures/dk_no_comparison.{ext}" for ext in FIGURE_FORMATS
+]
 OFFICIAL_FIGURES = [f"results/figures/official_trends.{ext}" for ext in FIGURE_FORMATS]
 
 
@@ -211,30 +241,51 @@ def waves_with_samples():
 
 def wave_figure_files(wave):
     """A wave's figure files: the figures its items allow (smesocial.figure_plan.wave_figures)."""
-    return [f"results/figures/{wave}_{name}.{ext}"
-            for name in _wave_figures(wave_variables(wave)) for ext in FIGURE_FORMATS]
+    return [
+        f"results/figures/{wave}_{name}.{ext}"
+        for name in _wave_figures(wave_variables(wave))
+        for ext in FIGURE_FORMATS
+    ]
 
 
 def figure_outputs(files, caption, category_label):
     # In the Snakemake report: the PNGs (the SVGs are the same figures), labelled by name.
-    return [report(f, caption=caption, category="Figures", subcategory=category_label,
-                   labels={"figure": _Path(f).stem, "format": "png"})
-            if f.endswith(".png") else f for f in files]
+    return [
+        _in_report(f, caption, category_label) if f.endswith(".png") else f
+        for f in files
+    ]
+
+
+def _in_report(path, caption, category_label):
+    labels = {"figure": _Path(path).stem, "format": "png"}
+    return report(
+        path,
+        caption=caption,
+        category="Figures",
+        subcategory=category_label,
+        labels=labels,
+    )
 
 
 def notebook_manifests():
     return [f"results/figures/wave_profile_{w}_figures.csv" for w in WAVES] + [
         "results/figures/country_comparison_figures.csv",
-        "results/figures/official_trends_figures.csv"]
+        "results/figures/official_trends_figures.csv",
+    ]
 
 
 def notebook_targets():
     """Every executed notebook, figure and figure manifest (for rule all and provenance)."""
     return (
         [f"results/notebooks/wave_profile_{w}.ipynb" for w in WAVES]
-        + ["results/notebooks/country_comparison.ipynb", "results/notebooks/official_trends.ipynb"]
+        + [
+            "results/notebooks/country_comparison.ipynb",
+            "results/notebooks/official_trends.ipynb",
+        ]
         + [f for w in WAVES for f in wave_figure_files(w)]
-        + COMPARISON_FIGURES + OFFICIAL_FIGURES
+        + COMPARISON_FIGURES
+        + OFFICIAL_FIGURES
         + expand("results/{wave}/estimates_by_sample.csv", wave=waves_with_samples())
-        + notebook_manifests() + ["results/figures/figures.csv"]
+        + notebook_manifests()
+        + ["results/figures/figures.csv"]
     )

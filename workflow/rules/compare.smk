@@ -19,15 +19,15 @@ rule compare_countries:
             caption="../report/non_comparabilities.rst",
             category="Comparisons",
         ),
-    params:
-        # load_spec checks the spec's waves and scheme against these
-        config=config_subset("alpha", "segmentation", *waves_described()),
     log:
         "results/logs/compare_countries.log",
     benchmark:
         "results/benchmarks/compare_countries.tsv"
     conda:
         CONDA_ENV
+    params:
+        # load_spec checks the spec's waves and scheme against these
+        config=config_subset("alpha", "segmentation", *waves_described()),
     script:
         "../scripts/compare_countries.py"
 
@@ -49,18 +49,18 @@ rule compare_waves:
             category="Comparisons",
         ),
         parquet="results/comparisons/{country}_waves.parquet",
-    params:
-        config=config_subset("alpha", *waves_described()),
-        waves=lambda wildcards: COUNTRY_WAVES[wildcards.country],
-        scheme=HARMONISATION.common_scheme,
-    wildcard_constraints:
-        # only countries with two or more configured waves ((?!) matches nothing)
-        country="|".join(COUNTRY_WAVES) or "(?!)",
     log:
         "results/logs/compare_{country}_waves.log",
     benchmark:
         "results/benchmarks/compare_{country}_waves.tsv"
+    wildcard_constraints:
+        # only countries with two or more configured waves ((?!) matches nothing)
+        country="|".join(COUNTRY_WAVES) or "(?!)",
     conda:
         CONDA_ENV
+    params:
+        config=config_subset("alpha", *waves_described()),
+        waves=lambda wildcards: COUNTRY_WAVES[wildcards.country],
+        scheme=HARMONISATION.common_scheme,
     script:
         "../scripts/compare_waves.py"

@@ -11,13 +11,36 @@ rule estimates:
             caption="../report/estimates.rst",
             category="Estimates",
         ),
-    params:
-        config=config_subset("alpha"),
     log:
         "results/logs/{wave}/estimates.log",
     benchmark:
         "results/benchmarks/{wave}/estimates.tsv"
     conda:
         CONDA_ENV
+    params:
+        config=config_subset("alpha"),
     script:
         "../scripts/estimates.py"
+
+
+# Shares per indicator x sample for a wave drawn in several samples: the notebooks only read
+# tables, so the presence-by-sample figure needs its shares estimated here.
+rule estimates_by_sample:
+    input:
+        clean="results/{wave}/clean.parquet",
+        harmonised=HARMONISED_FILE,
+        indicators=INDICATORS_FILE,
+    output:
+        "results/{wave}/estimates_by_sample.csv",
+    log:
+        "results/logs/{wave}/estimates_by_sample.log",
+    benchmark:
+        "results/benchmarks/{wave}/estimates_by_sample.tsv"
+    wildcard_constraints:
+        wave="|".join(waves_with_samples()) or "(?!)",
+    conda:
+        CONDA_ENV
+    params:
+        config=config_subset("alpha"),
+    script:
+        "../scripts/estimates_by_sample.py"

@@ -8,15 +8,15 @@ rule ingest:
         harmonised=HARMONISED_FILE,
     output:
         "results/{wave}/ingested.parquet",
-    params:
-        config=config_subset(
-            "privacy/respondent_key_salt", "exclusions/test_response_markers"
-        ),
     log:
         "results/logs/{wave}/ingest.log",
     benchmark:
         "results/benchmarks/{wave}/ingest.tsv"
     conda:
         CONDA_ENV
+    params:
+        config=config_subset(
+            "privacy/respondent_key_salt", "exclusions/test_response_markers"
+        ),
     script:
         "../scripts/ingest.py"

@@ -5,8 +5,10 @@ from pathlib import Path as _Path
 
 # Light modules only (stdlib + yaml): Snakemake imports them whenever it reads the workflow.
 from smesocial.manuscript import figure_sources as _figure_sources
-from smesocial.value_specs import (load_value_map as _load_value_map,
-                                   manuscript_sources as _manuscript_sources)
+from smesocial.value_specs import (
+    load_value_map as _load_value_map,
+    manuscript_sources as _manuscript_sources,
+)
 
 MANUSCRIPT_PAPER = "manuscript/paper.qmd"
 # Where every inline number of the paper and every generated table comes from.
@@ -16,8 +18,12 @@ _MANUSCRIPT_TEXT = _Path(MANUSCRIPT_PAPER).read_text(encoding="utf-8")
 # is a dependency without a second list to keep in step: the figures it embeds (build path ->
 # pipeline output) and the files its values and tables are read from.
 MANUSCRIPT_FIGURES = _figure_sources(_MANUSCRIPT_TEXT, MANUSCRIPT_PAPER)
-MANUSCRIPT_SOURCES = _manuscript_sources(_load_value_map(MANUSCRIPT_VALUES), _MANUSCRIPT_TEXT,
-                                         MANUSCRIPT_PAPER, MANUSCRIPT_VALUES)
+MANUSCRIPT_SOURCES = _manuscript_sources(
+    _load_value_map(MANUSCRIPT_VALUES),
+    _MANUSCRIPT_TEXT,
+    MANUSCRIPT_PAPER,
+    MANUSCRIPT_VALUES,
+)
 
 
 rule manuscript:
@@ -30,15 +36,29 @@ rule manuscript:
         tables=MANUSCRIPT_SOURCES,
         figures=sorted(MANUSCRIPT_FIGURES.values()),
     output:
-        html=report("results/manuscript/paper.html", caption="../report/manuscript.rst", category="Manuscript"),
-        pdf=report("results/manuscript/paper.pdf", caption="../report/manuscript.rst", category="Manuscript"),
-        values=report("results/manuscript/values.csv", caption="../report/manuscript.rst", category="Manuscript"),
+        html=report(
+            "results/manuscript/paper.html",
+            caption="../report/manuscript.rst",
+            category="Manuscript",
+        ),
+        pdf=report(
+            "results/manuscript/paper.pdf",
+            caption="../report/manuscript.rst",
+            category="Manuscript",
+        ),
+        values=report(
+            "results/manuscript/values.csv",
+            caption="../report/manuscript.rst",
+            category="Manuscript",
+        ),
         build=directory("results/manuscript/_build"),
-    params:
-        figures=MANUSCRIPT_FIGURES,
     log:
         "results/logs/manuscript.log",
     benchmark:
         "results/benchmarks/manuscript.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        figures=MANUSCRIPT_FIGURES,
     script:
         "../scripts/manuscript.py"

@@ -1,5 +1,5 @@
 # Notebooks: figures drawn from the pipeline's tables, by notebooks executed with papermill
-# (workflow/scripts/run_notebook.py; kernel `smesocial`, run from the repository root). The
+# (workflow/scripts/notebooks.py; kernel `smesocial`, run from the repository root). The
 # source notebook (a jupytext percent script, notebooks/*.py) is an input (editing it reruns
 # it), as is the figure code; what a notebook needs of the configuration is in its params (so a
 # config edit reruns only the notebooks it changes), and its inputs are the files it opens. The
@@ -8,30 +8,11 @@
 # merges. The input functions and constants are in common.smk ("# --- notebooks ---").
 
 
-# Shares per indicator x sample for a wave drawn in several samples: the notebooks only read
-# tables, so the presence-by-sample figure needs its shares estimated here.
-rule estimates_by_sample:
-    input:
-        clean="results/{wave}/clean.parquet",
-        harmonised=HARMONISED_FILE,
-        indicators=INDICATORS_FILE,
-    output:
-        "results/{wave}/estimates_by_sample.csv",
-    params:
-        config=config_subset("alpha"),
-    wildcard_constraints:
-        wave="|".join(waves_with_samples()) or "(?!)",
-    log:
-        "results/logs/{wave}/estimates_by_sample.log",
-    benchmark:
-        "results/benchmarks/{wave}/estimates_by_sample.tsv"
-    script:
-        "../scripts/estimates_by_sample.py"
-
-
 # One rule per wave: its figure files are known from its codebook, so each is declared.
 for _wave in WAVES:
-    _profile, _profile_read = read_from_config(_wave_profile_parameters, _wave, _HARMONISED_NB)
+    _profile, _profile_read = read_from_config(
+        _wave_profile_parameters, _wave, _HARMONISED_NB
+    )
 
     rule:
         name:
@@ -41,22 +22,34 @@ for _wave in WAVES:
             code=NOTEBOOK_CODE,
             estimates=f"results/{_wave}/estimates.csv",
             flow=f"results/{_wave}/flow.csv",
-            by_sample=[f"results/{_wave}/estimates_by_sample.csv"] if _wave in waves_with_samples() else [],
+            by_sample=(
+                [f"results/{_wave}/estimates_by_sample.csv"]
+                if _wave in waves_with_samples()
+                else []
+            ),
             stats=["results/stats/estimates.csv", "results/stats/tests.csv"],
         output:
             notebook=f"results/notebooks/wave_profile_{_wave}.ipynb",
             manifest=f"results/figures/wave_profile_{_wave}_figures.csv",
-            figures=figure_outputs(wave_figure_files(_wave), "../report/figures_wave.rst", _wave),
-        params:
-            parameters={**_profile, "weighted": False, "results_dir": "results",
-                        "figures_dir": "results/figures"},
-            config_read=_profile_read,
+            figures=figure_outputs(
+                wave_figure_files(_wave), "../report/figures_wave.rst", _wave
+            ),
         log:
             f"results/logs/notebooks/wave_profile_{_wave}.log",
         benchmark:
             f"results/benchmarks/notebooks/wave_profile_{_wave}.tsv"
+        conda:
+            CONDA_ENV
+        params:
+            parameters={
+                **_profile,
+                "weighted": False,
+                "results_dir": "results",
+                "figures_dir": "results/figures",
+            },
+            config_read=_profile_read,
         script:
-            "../scripts/run_notebook.py"
+            "../scripts/notebooks.py"
 
 
 _comparison, _comparison_read = read_from_config(
@@ -73,16 +66,24 @@ rule notebook_country_comparison:
     output:
         notebook="results/notebooks/country_comparison.ipynb",
         manifest="results/figures/country_comparison_figures.csv",
-        figures=figure_outputs(COMPARISON_FIGURES, "../report/figures_comparison.rst", "comparison"),
-    params:
-        parameters={**_comparison, "results_dir": "results", "figures_dir": "results/figures"},
-        config_read=_comparison_read,
+        figures=figure_outputs(
+            COMPARISON_FIGURES, "../report/figures_comparison.rst", "comparison"
+        ),
     log:
         "results/logs/notebooks/country_comparison.log",
     benchmark:
         "results/benchmarks/notebooks/country_comparison.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        parameters={
+            **_comparison,
+            "results_dir": "results",
+            "figures_dir": "results/figures",
+        },
+        config_read=_comparison_read,
     script:
-        "../scripts/run_notebook.py"
+        "../scripts/notebooks.py"
 
 
 rule notebook_official_trends:
@@ -93,26 +94,40 @@ rule notebook_official_trends:
     output:
         notebook="results/notebooks/official_trends.ipynb",
         manifest="results/figures/official_trends_figures.csv",
-        figures=figure_outputs(OFFICIAL_FIGURES, "../report/figures_official.rst", "official"),
-    params:
-        parameters={"countries": ["DK", "NO"], "size_class": "10+", "results_dir": "results",
-                    "figures_dir": "results/figures"},
+        figures=figure_outputs(
+            OFFICIAL_FIGURES, "../report/figures_official.rst", "official"
+        ),
     log:
         "results/logs/notebooks/official_trends.log",
     benchmark:
         "results/benchmarks/notebooks/official_trends.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        parameters={
+            "countries": ["DK", "NO"],
+            "size_class": "10+",
+            "results_dir": "results",
+            "figures_dir": "results/figures",
+        },
     script:
-        "../scripts/run_notebook.py"
+        "../scripts/notebooks.py"
 
 
 rule figures_manifest:
     input:
         manifests=notebook_manifests(),
     output:
-        report("results/figures/figures.csv", caption="../report/figures_manifest.rst", category="Figures"),
+        report(
+            "results/figures/figures.csv",
+            caption="../report/figures_manifest.rst",
+            category="Figures",
+        ),
     log:
         "results/logs/notebooks/figures_manifest.log",
     benchmark:
         "results/benchmarks/notebooks/figures_manifest.tsv"
+    conda:
+        CONDA_ENV
     script:
         "../scripts/figures_manifest.py"

@@ -10,14 +10,14 @@ rule official_trends:
             caption="../report/official_trends.rst",
             category="Official statistics",
         ),
-    params:
-        config=config_subset("official/disagreements"),
     log:
         "results/logs/official_trends.log",
     benchmark:
         "results/benchmarks/official_trends.tsv"
     conda:
         CONDA_ENV
+    params:
+        config=config_subset("official/disagreements"),
     script:
         "../scripts/official_trends.py"
 
@@ -34,14 +34,14 @@ rule official_benchmarks:
             caption="../report/official_benchmarks.rst",
             category="Official statistics",
         ),
-    params:
-        config=config_subset("alpha", "segmentation", *waves_described()),
-        waves=WAVES,
     log:
         "results/logs/official_benchmarks.log",
     benchmark:
         "results/benchmarks/official_benchmarks.tsv"
     conda:
         CONDA_ENV
+    params:
+        config=config_subset("alpha", "segmentation", *waves_described()),
+        waves=WAVES,
     script:
         "../scripts/official_benchmarks.py"

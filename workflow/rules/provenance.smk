@@ -17,6 +17,12 @@ rule provenance:
         outputs=final_outputs(),
     output:
         "results/provenance.json",
+    log:
+        "results/logs/provenance.log",
+    benchmark:
+        "results/benchmarks/provenance.tsv"
+    conda:
+        CONDA_ENV
     params:
         # the manifest records the whole configuration, so every key is this rule's param
         config=config,
@@ -25,11 +31,5 @@ rule provenance:
         scripts_by_rule=lambda wildcards: {
             rule.name: rule.script for rule in workflow.rules if rule.script
         },
-    log:
-        "results/logs/provenance.log",
-    benchmark:
-        "results/benchmarks/provenance.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/provenance.py"

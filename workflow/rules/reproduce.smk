@@ -11,13 +11,13 @@ rule reproduce:
             category="Reproduction of the report",
         ),
         summary="results/{wave}/reproduction.md",
-    params:
-        config=config_subset("reproduction/tolerance_pp", "waves/{wave}/disclosure"),
     log:
         "results/logs/{wave}/reproduce.log",
     benchmark:
         "results/benchmarks/{wave}/reproduce.tsv"
     conda:
         CONDA_ENV
+    params:
+        config=config_subset("reproduction/tolerance_pp", "waves/{wave}/disclosure"),
     script:
         "../scripts/reproduce.py"

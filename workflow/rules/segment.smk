@@ -5,13 +5,13 @@ rule segment:
         ingested="results/{wave}/ingested.parquet",
     output:
         "results/{wave}/segments.parquet",
-    params:
-        config=config_subset("segmentation"),
     log:
         "results/logs/{wave}/segment.log",
     benchmark:
         "results/benchmarks/{wave}/segment.tsv"
     conda:
         CONDA_ENV
+    params:
+        config=config_subset("segmentation"),
     script:
         "../scripts/segment.py"

@@ -29,6 +29,12 @@ rule stats:
             caption="../report/stats_summary.rst",
             category="Hypothesis tests",
         ),
+    log:
+        "results/logs/stats.log",
+    benchmark:
+        "results/benchmarks/stats.tsv"
+    conda:
+        CONDA_ENV
     params:
         config=config_subset(
             "alpha",
@@ -37,11 +43,5 @@ rule stats:
             "waves/*/disclosure",
             "segmentation",
         ),
-    log:
-        "results/logs/stats.log",
-    benchmark:
-        "results/benchmarks/stats.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/stats.py"

@@ -4,16 +4,20 @@ rule summary:
     input:
         flows=expand("results/{wave}/flow.csv", wave=WAVES),
         counts=expand("results/{wave}/segment_counts.csv", wave=WAVES),
-        reproductions=expand("results/{wave}/reproduction.csv", wave=waves_with_published()),
+        reproductions=expand(
+            "results/{wave}/reproduction.csv", wave=waves_with_published()
+        ),
     output:
-        report("results/summary.md", caption="../report/summary.rst", category="Summary"),
-    params:
-        config=config_subset(*waves_described()),
+        report(
+            "results/summary.md", caption="../report/summary.rst", category="Summary"
+        ),
     log:
         "results/logs/summary.log",
     benchmark:
         "results/benchmarks/summary.tsv"
     conda:
         CONDA_ENV
+    params:
+        config=config_subset(*waves_described()),
     script:
         "../scripts/summary.py"

@@ -10,7 +10,7 @@ import pandas as pd
 from smesocial.clean import apply_exclusions
 from smesocial.config import load_harmonised
 from smesocial.contract import clean_schema, validate_clean
-from smesocial.io import write_parquet
+from smesocial.tables import write_parquet
 from smesocial.runner import log, run_step
 from smesocial.segment import load_schemes, segment_column, segment_counts
 from smesocial.tables import write_csv

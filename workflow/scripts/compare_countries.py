@@ -4,9 +4,8 @@ comparable -> dk_no.csv (+ .parquet) and non_comparabilities.csv."""
 import pandas as pd
 
 from smesocial.config import load_harmonised
-from smesocial.harmonise import (compare_cross_country, load_spec, non_comparabilities_table,
-                                 wave_info, with_segment)
-from smesocial.io import write_parquet
+from smesocial.compare import (compare_cross_country, load_spec, non_comparabilities_table, wave_info, with_segment)
+from smesocial.tables import write_parquet
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv
 

@@ -4,8 +4,8 @@
 import pandas as pd
 
 from smesocial.config import load_codebook, load_harmonised, load_indicators
-from smesocial.harmonise import compare_waves, question_texts, wave_info, with_segment
-from smesocial.io import write_parquet
+from smesocial.compare import compare_waves, question_texts, wave_info, with_segment
+from smesocial.tables import write_parquet
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv
 

@@ -4,7 +4,7 @@ import pandas as pd
 
 from smesocial.config import load_harmonised, load_indicators
 from smesocial.runner import log, run_step
-from smesocial.stats import asked_indicators, share_estimates
+from smesocial.estimates import asked_indicators, share_estimates
 from smesocial.tables import write_csv
 
 

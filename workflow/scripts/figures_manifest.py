@@ -1,7 +1,7 @@
 """Snakemake entry: every notebook's figure manifest as one table -> results/figures/figures.csv
 (figure, format, path, sha256, caption, sources, notebook, executed notebook, rule)."""
 
-from smesocial.figures import merge_manifests
+from smesocial.notebooks import merge_manifests
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv
 

@@ -3,10 +3,11 @@ recoded, employee counts parsed)."""
 
 import os
 
-from smesocial.clean import with_employee_counts
-from smesocial.codebook import build_ingested, respondent_key_salt
+from smesocial.ingest import with_employee_counts
+from smesocial.ingest import build_ingested, respondent_key_salt
 from smesocial.config import load_codebook, load_harmonised
-from smesocial.io import read_export, write_parquet
+from smesocial.readers import read_export
+from smesocial.tables import write_parquet
 from smesocial.runner import log, run_step
 
 

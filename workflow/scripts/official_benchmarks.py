@@ -3,7 +3,7 @@
 import pandas as pd
 
 from smesocial.config import load_harmonised
-from smesocial.harmonise import load_spec, wave_info
+from smesocial.compare import load_spec, wave_info
 from smesocial.official import benchmarks
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv

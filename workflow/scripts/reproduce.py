@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 
 from smesocial.config import load_yaml
-from smesocial.reproduction import check_rank_claims, compare_published, reproduction_markdown
+from smesocial.reproduce import check_rank_claims, compare_published, reproduction_markdown
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv
 

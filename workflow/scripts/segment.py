@@ -3,7 +3,8 @@ configured scheme (NA where no single segment holds its stated range, or it gave
 
 import pandas as pd
 
-from smesocial.io import RAW_ROW, write_parquet
+from smesocial.readers import RAW_ROW
+from smesocial.tables import write_parquet
 from smesocial.runner import log, run_step
 from smesocial.segment import load_schemes, segment_table
 

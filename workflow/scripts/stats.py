@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 
 from smesocial.config import load_harmonised, load_indicators
-from smesocial.harmonise import load_spec
-from smesocial.hypotheses import load_hypotheses, run_battery, summary_markdown
-from smesocial.io import write_parquet
+from smesocial.compare import load_spec
+from smesocial.stats import load_hypotheses, run_battery, summary_markdown
+from smesocial.tables import write_parquet
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv
 

@@ -3,7 +3,7 @@
 
 import pandas as pd
 
-from smesocial.io import write_parquet
+from smesocial.tables import write_parquet
 from smesocial.runner import log, run_step
 from smesocial.segment import load_schemes
 from smesocial.tables import write_csv

@@ -27,24 +27,16 @@ is analysed and writes the analysis table every later stage reads.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from smesocial.codebook import normalise_label
 from smesocial.errors import InputError
-from smesocial.io import RAW_ROW
+from smesocial.readers import RAW_ROW
 from smesocial.segment import Scheme, load_schemes, segment_column, unassigned_reasons
-
-Kind = Literal["exact", "approximate", "range", "open_ended"]
-
-MAX_EMPLOYEES = 1_000_000  # beyond any Danish/Norwegian firm: a typo, not a head count
-EXPECTED_COUNT = ("a whole number of employees such as '12' or '1.200', an approximate one "
-                  "('ca. 40'), a range ('1-10') or an open-ended one ('200+', 'over 200')")
 
 RULES = ("test_response", "duplicate_submission", "partial_below_threshold", "speeder",
          "out_of_scope")
@@ -74,125 +66,6 @@ log = logging.getLogger(__name__)
 
 class BookkeepingError(RuntimeError):
     """The respondent flow does not account for every raw row: a bug, never bad input."""
-
-
-@dataclass(frozen=True)
-class EmployeeCount:
-    """A parsed head count. `value` is what analyses use: the count itself; for a range the
-    midpoint rounded down; for an open-ended answer its lower bound. [low, high] is what the
-    respondent actually said (high None = no upper bound); segmentation uses it."""
-
-    value: int
-    low: int
-    high: int | None
-    kind: Kind
-
-
-# A count: plain digits, or digits grouped in threes by '.' (Danish thousands) or a space.
-_NUM = r"\d{1,3}(?:[. ]\d{3})+|\d+"
-_APPROX = re.compile(r"^(?:ca\.?|cirka|circa|omkring|approx\.?|~)\s*(?P<rest>.+)$")
-_UNIT = re.compile(r"\s*(?:ansatte|ansat|medarbejdere|medarbejder|personer|pers\.?|"
-                   r"tilsette|employees)\.?$")
-_EXACT = re.compile(rf"^(?P<n>{_NUM})$")
-_RANGE = re.compile(rf"^(?P<a>{_NUM})\s*-\s*(?P<b>{_NUM})$")
-_PLUS = re.compile(rf"^(?:(?P<n>{_NUM})\s*\+|(?:mindst|min\.?|>=)\s*(?P<m>{_NUM}))$")
-_OVER = re.compile(rf"^(?:over|mere end|flere end|mer enn|fler enn|>)\s*(?P<n>{_NUM})$")
-_DECIMAL = re.compile(r"^\d+[.,]\d+$")
-
-
-def _int(text: str) -> int:
-    return int(text.replace(".", "").replace(" ", ""))
-
-
-def _checked(count: EmployeeCount, text: str) -> EmployeeCount:
-    top = count.high if count.high is not None else count.low
-    if top > MAX_EMPLOYEES:
-        raise ValueError(f"{text!r} is implausibly large (more than {MAX_EMPLOYEES:,} employees); "
-                         f"expected {EXPECTED_COUNT}")
-    return count
-
-
-def parse_employee_count(text: str | None) -> EmployeeCount:
-    """Parse a typed employee count ("12", "ca. 40", "1-10", "100–150", "200+", "1.200").
-
-    Raises ValueError, saying what was expected, for anything else: empty, words ("mange"),
-    negative, decimals ("1,5"), reversed ranges ("10-5"), more than a million.
-    """
-    if text is None or (not isinstance(text, str) and pd.isna(text)):
-        raise ValueError(f"no employee count given; expected {EXPECTED_COUNT}")
-    # The labels' normalisation: NFKC, one dash style, no invisible characters, casefolded.
-    t = normalise_label(str(text))
-    if not t:
-        raise ValueError(f"empty employee count; expected {EXPECTED_COUNT}")
-    t = _UNIT.sub("", t).strip()
-    approximate = False
-    if m := _APPROX.match(t):
-        approximate, t = True, m["rest"].strip()
-    if re.match(r"^-\s*\d", t):
-        raise ValueError(f"{text!r} is negative; expected {EXPECTED_COUNT}")
-    if m := _EXACT.match(t):
-        n = _int(m["n"])
-        return _checked(EmployeeCount(n, n, n, "approximate" if approximate else "exact"), text)
-    if m := _RANGE.match(t):
-        a, b = _int(m["a"]), _int(m["b"])
-        if a > b:
-            raise ValueError(f"{text!r} is a range whose lower bound exceeds its upper bound; "
-                             f"expected {EXPECTED_COUNT}")
-        return _checked(EmployeeCount((a + b) // 2, a, b, "range"), text)
-    if m := _PLUS.match(t):
-        n = _int(m["n"] or m["m"])
-        return _checked(EmployeeCount(n, n, None, "open_ended"), text)
-    if m := _OVER.match(t):
-        n = _int(m["n"]) + 1  # "over 200" is strictly more than 200
-        return _checked(EmployeeCount(n, n, None, "open_ended"), text)
-    if _DECIMAL.match(t):
-        raise ValueError(f"{text!r} is a decimal number, but a head count is whole; "
-                         f"expected {EXPECTED_COUNT}")
-    raise ValueError(f"{text!r} is not an employee count; expected {EXPECTED_COUNT}")
-
-
-def parse_employee_column(texts: pd.Series, rows: pd.Series, *, source: str,
-                          column: str) -> pd.DataFrame:
-    """Parse every non-empty count; NA stays NA. All unreadable rows are reported in one
-    InputError (file `source`, the raw `column`, their `raw_row`s and values)."""
-    parsed: dict[Any, EmployeeCount] = {}
-    bad: list[tuple[int, str, str]] = []
-    for idx, text in texts.items():
-        if pd.isna(text):
-            continue
-        try:
-            parsed[idx] = parse_employee_count(text)
-        except ValueError as exc:
-            # The shared "expected ..." goes once into the error, not once per value.
-            bad.append((int(rows[idx]), text, str(exc).split("; expected")[0]))
-    if bad:
-        bad.sort()
-        raise InputError(source, f"{len(bad)} employee count(s) cannot be read "
-                         f"(first: {bad[0][2]})", column=column, rows=[r for r, _t, _m in bad],
-                         found=[t for _r, t, _m in bad], expected=EXPECTED_COUNT)
-
-    def pick(attr: str) -> list[Any]:
-        return [getattr(parsed[i], attr) if i in parsed else None for i in texts.index]
-
-    return pd.DataFrame({
-        "employees": pd.array(pick("value"), dtype="Int64"),
-        "employees_low": pd.array(pick("low"), dtype="Int64"),
-        "employees_high": pd.array(pick("high"), dtype="Int64"),
-        "employees_kind": pd.array(pick("kind"), dtype="str"),
-    }, index=texts.index)
-
-
-def with_employee_counts(ingested: pd.DataFrame, *, source: str, column: str) -> pd.DataFrame:
-    """The ingested table with its counts parsed (employees, employees_low/high/kind).
-
-    Every count is checked except those of rows marked as test responses (junk typed there is
-    excluded anyway; their counts stay NA), so a bad export stops at ingest, naming `source`,
-    the raw `column` and every unreadable raw row."""
-    real = ~ingested["is_test_marked"].astype(bool)
-    counts = parse_employee_column(ingested.loc[real, "employees_raw"], ingested[RAW_ROW],
-                                   source=source, column=column)
-    return ingested.join(counts.reindex(ingested.index))
-
 
 # --- exclusion rules ---------------------------------------------------------------------------
 # Each rule gets the rows still in play (sorted by raw_row) and returns a reason per row it

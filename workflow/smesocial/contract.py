@@ -21,11 +21,11 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from smesocial.clean import MAX_EMPLOYEES, Kind
-from smesocial.codebook import STATUSES
+from smesocial.ingest import MAX_EMPLOYEES, Kind
+from smesocial.ingest import STATUSES
 from smesocial.config import Harmonised
 from smesocial.errors import InputError
-from smesocial.io import RAW_ROW
+from smesocial.readers import RAW_ROW
 from smesocial.segment import Scheme, segment_column
 
 COUNTRIES = ("DK", "NO")  # as config/schemas/config.schema.yaml allows

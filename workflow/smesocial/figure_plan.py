@@ -2,7 +2,7 @@
 
 Snakemake imports this module while it reads the workflow (to declare each notebook job's
 figure files and parameters), so it imports only the standard library and smesocial.config
-(yaml): no pandas, matplotlib or seaborn at parse time. smesocial.figures, which draws, takes
+(yaml): no pandas, matplotlib or seaborn at parse time. smesocial.notebooks, which draws, takes
 the figure formats, the wave figures and the labels from here, so the two cannot disagree.
 
 The notebooks open only the tables they draw: everything they need from config/ (labels,

@@ -22,8 +22,8 @@ from typing import Any
 import pandas as pd
 
 from smesocial.errors import InputError
-from smesocial.harmonise import Benchmark, HarmonisationSpec, WaveInfo, definition_masks
-from smesocial.stats import share_row
+from smesocial.compare import Benchmark, HarmonisationSpec, WaveInfo, definition_masks
+from smesocial.estimates import share_row
 
 COLUMNS = ("country", "year", "indicator", "size_class", "value_pct", "quality", "source_url")
 KEY = ["country", "year", "indicator", "size_class"]

@@ -1,677 +1,755 @@
-"""Estimates and tests: shares per indicator x segment with confidence intervals, and the
-methods of the hypothesis battery (smesocial.hypotheses).
+"""The study's hypotheses as a tested battery: config/hypotheses.yaml -> tidy tables.
 
-Shares are computed on the base of respondents who answered the item (the variable is not NA),
-as the Danish report does. Intervals come from statsmodels (Wilson), not a hand-written formula.
-The battery's tests wrap scipy/statsmodels; the formulas written out here (Cochran-Armitage,
-Newcombe's paired interval, the noncentral chi-square interval for Cramér's V, and the rescalings
-epsilon^2 and eta^2_Q) say why where they are defined, and are checked against published values
-or R in tests/unit/test_stats_battery.py.
+`load_hypotheses` reads and checks the declarations; `run_battery` runs every declared test on
+the waves' clean tables and returns two tidy tables: `estimates` (one row per share, unweighted
+and, where a wave has non-trivial weights, weighted) and `tests` (one row per test, with Holm
+adjustment within each family and Benjamini-Hochberg across the whole battery).
+`summary_markdown` renders them for readers. The statistics are in smesocial.stats.
+
+Nothing here crashes on awkward data: a test whose assumptions fail (empty segment, constant
+item, perfect separation, item not asked in a wave, wave not configured) gives a row whose note
+says why, with no numbers.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
-from scipy.optimize import brentq
-from scipy.stats.contingency import association, expected_freq
-from statsmodels.stats.contingency_tables import StratifiedTable, cochrans_q, mcnemar
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import (confint_proportions_2indep, proportion_confint,
-                                          proportion_effectsize)
 
-from smesocial.config import Indicator
+from smesocial.config import PLATFORM_KEY, Indicator, load_yaml
+from smesocial.errors import InputError
+from smesocial.estimates import ALL_SEGMENTS, share_estimates, weighted_share, weights_are_trivial
+from smesocial.inference import (NotEstimable, TestResult, adjust_pvalues, association_test, cmh_test, cochrans_q_test, crosstab, kruskal_wallis, logistic_group_effect, mcnemar_paired, ordinal_trend, paired_counts, trend_in_proportions)
 
-ALL_SEGMENTS = "all"
-ESTIMATE_COLUMNS = [
-    "wave", "indicator", "variable", "segment", "weighted", "n", "k", "share",
-    "ci_low", "ci_high", "ci_method", "note",
-]
+TEST_KINDS: dict[str, str] = {
+    # kind -> how many items it takes ("one", "two", "many")
+    "association": "one",
+    "kruskal_wallis": "one",
+    "ordinal_logit_trend": "one",
+    "cochran_armitage": "one",
+    "mcnemar": "two",
+    "cochrans_q": "many",
+    "gradient_difference": "two",
+    "cmh": "one",
+    "logit_group": "one",
+}
+GROUP_KINDS = {"cmh", "logit_group"}
+DIRECTIONS = {"increasing", "decreasing", "first_greater", "two_sided"}
+NO_WEIGHTS_NOTE = "no population targets: unweighted only"
 
-
-def wilson_interval(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials (statsmodels)."""
-    if n <= 0:
-        raise ValueError(f"a proportion needs n > 0 trials, got n={n}")
-    low, high = proportion_confint(k, n, alpha=alpha, method="wilson")
-    return _contain(float(low), float(high), k / n)
-
-
-def _contain(low: float, high: float, share: float, floor: float = 0.0) -> tuple[float, float]:
-    """Floating-point rounding can leave a bound 1e-16 on the wrong side of the share (e.g. the
-    Wilson upper bound at k = n is 0.9999999999999999): mathematically it is the share. `floor`
-    is -1 for a difference of two shares."""
-    return max(floor, min(low, share)), min(1.0, max(high, share))
+ESTIMATE_COLUMNS = ["wave", "item", "segment", "weighted", "n", "k", "n_eff", "share", "ci_low",
+                    "ci_high", "method", "note"]
+TEST_COLUMNS = ["hypothesis", "family", "waves", "item", "segment", "test", "statistic", "df", "p",
+                "p_adj_holm", "p_adj_bh", "effect_size_name", "effect_size", "effect_ci_low",
+                "effect_ci_high", "n", "direction", "direction_observed",
+                "secondary_effect_name", "secondary_effect", "note"]
 
 
-NO_BASE_NOTE = "no respondent in this segment answered the item"
+# --------------------------------------------------------------------------------------------
+# Declarations
 
 
-def share_row(k: int, n: int, alpha: float = 0.05) -> dict[str, Any]:
-    """{share, ci_low, ci_high, note} of k hits among n answering, with a Wilson interval;
-    n = 0 gives NaNs and NO_BASE_NOTE rather than an error."""
-    if n == 0:
-        return {"share": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
-                "note": NO_BASE_NOTE}
-    low, high = wilson_interval(k, n, alpha)
-    return {"share": k / n, "ci_low": low, "ci_high": high, "note": ""}
+@dataclass(frozen=True)
+class TestSpec:
+    kind: str
+    items: tuple[str, ...]  # templates, `{platform}` not yet expanded
+    direction: str
+    segments: str | tuple[str, ...] = "all"  # "all" (pooled), "each" (all + every segment), list
+    group: str | None = None
+    groups: tuple[Any, Any] | None = None
+    interaction: bool = False
 
 
-def newcombe_difference(k1: int, n1: int, k2: int, n2: int,
-                        alpha: float = 0.05) -> tuple[float, float, float]:
-    """k1/n1 - k2/n2 with Newcombe's (1998, method 10) hybrid score interval for independent
-    proportions: it combines the two Wilson intervals, so it stays inside [-1, 1] and keeps
-    Wilson's coverage near 0 and 1 where the Wald interval fails. statsmodels implements it
-    (`method="newcomb"`); tests/unit/test_harmonise.py checks it against Newcombe's Table II."""
-    if n1 <= 0 or n2 <= 0:
-        raise ValueError(f"a difference of shares needs both n > 0, got n1={n1}, n2={n2}")
-    low, high = confint_proportions_2indep(k1, n1, k2, n2, method="newcomb", compare="diff",
-                                           alpha=alpha)
-    diff = k1 / n1 - k2 / n2
-    return (diff, *_contain(float(low), float(high), diff, floor=-1.0))
+@dataclass(frozen=True)
+class Hypothesis:
+    id: str
+    statement: str
+    family: str
+    waves: tuple[str, ...]
+    direction: str
+    platforms: tuple[str, ...]
+    items: tuple[str, ...]
+    tests: tuple[TestSpec, ...]
+    pool_waves: bool = False
+    source: str = ""
+    notes: str = ""
+    all_platforms: bool = False  # `platforms: all`: a platform a wave did not ask is left out
 
 
-def indicator_hits(column: pd.Series, indicator: Indicator) -> tuple[pd.Series, pd.Series]:
-    """(answered, hit) masks: answered = not NA; hit = answered and the value is in the set."""
-    answered = column.notna()
-    values = set(indicator.values)
-    hit = column.astype("object").map(lambda v: v in values if v is not pd.NA and v == v else False)
-    return answered.astype(bool), (hit & answered).astype(bool)
+@dataclass(frozen=True)
+class Settings:
+    segment: str = "segment"
+    monte_carlo_resamples: int = 9999
+    bootstrap_resamples: int = 2000
 
 
-def asked_indicators(table: pd.DataFrame, indicators: Mapping[str, Indicator]
-                     ) -> tuple[dict[str, Indicator], list[str]]:
-    """(indicators the wave asked, ids of those it did not). The clean table carries every
-    harmonised variable; one a wave never asked is absent or all NA, and gets no estimate
-    rows rather than empty ones."""
-    asked = {i: ind for i, ind in indicators.items()
-             if ind.variable in table.columns and table[ind.variable].notna().any()}
-    return asked, sorted(set(indicators) - set(asked))
+@dataclass(frozen=True)
+class Declarations:
+    settings: Settings
+    families: dict[str, str]
+    hypotheses: tuple[Hypothesis, ...]
 
 
-def share_estimates(
-    table: pd.DataFrame,
-    indicators: Mapping[str, Indicator],
+def load_hypotheses(path: str | Path, platforms: Mapping[str, str]) -> Declarations:
+    """Read config/hypotheses.yaml; a malformed declaration is an InputError naming it."""
+    raw = load_yaml(path)
+    source = str(path)
+    if not isinstance(raw, dict) or not isinstance(raw.get("hypotheses"), list):
+        raise InputError(source, "no list under 'hypotheses'", expected="a list of hypotheses")
+    settings_raw = raw.get("settings") or {}
+    if settings_raw.get("segment_scores", "rank") != "rank":
+        raise InputError(source, "unsupported settings.segment_scores",
+                         found=settings_raw.get("segment_scores"), expected="'rank'")
+    settings = Settings(
+        segment=str(settings_raw.get("segment", "segment")),
+        monte_carlo_resamples=int(settings_raw.get("monte_carlo_resamples", 9999)),
+        bootstrap_resamples=int(settings_raw.get("bootstrap_resamples", 2000)),
+    )
+    families = {str(k): str(v) for k, v in (raw.get("families") or {}).items()}
+    hypotheses: list[Hypothesis] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(raw["hypotheses"]):
+        where = f"hypotheses[{index}]"
+        hypothesis = _hypothesis(entry, where, source, families, platforms)
+        if hypothesis.id in seen:
+            raise InputError(source, f"duplicate hypothesis id at {where}", found=hypothesis.id)
+        seen.add(hypothesis.id)
+        hypotheses.append(hypothesis)
+    return Declarations(settings, families, tuple(hypotheses))
+
+
+def _hypothesis(entry: Any, where: str, source: str, families: Mapping[str, str],
+                platforms: Mapping[str, str]) -> Hypothesis:
+    if not isinstance(entry, dict):
+        raise InputError(source, f"{where} is not a mapping")
+    missing = [k for k in ("id", "statement", "family", "waves", "direction", "items", "tests")
+               if k not in entry]
+    if missing:
+        raise InputError(source, f"{where} lacks {', '.join(missing)}",
+                         expected="id, statement, family, waves, direction, items, tests")
+    hid = str(entry["id"])
+    where = f"hypothesis {hid}"
+    if entry["family"] not in families:
+        raise InputError(source, f"{where}: family not declared under 'families'",
+                         found=entry["family"], expected=", ".join(families))
+    direction = _direction(entry["direction"], where, source)
+    declared_platforms = entry.get("platforms", [])
+    if declared_platforms == "all":
+        chosen = tuple(platforms)
+    else:
+        chosen = tuple(str(p) for p in declared_platforms)
+        unknown = [p for p in chosen if p not in platforms]
+        if unknown:
+            raise InputError(source, f"{where}: unknown platform(s)", found=unknown,
+                             expected=", ".join(platforms))
+    items = tuple(str(i) for i in entry["items"])
+    if any(PLATFORM_KEY in i for i in items) and not chosen:
+        raise InputError(source, f"{where}: items use {PLATFORM_KEY} but no platforms are named")
+    tests = tuple(_test(t, f"{where}, test {i + 1}", source, items, direction)
+                  for i, t in enumerate(entry["tests"]))
+    waves = tuple(str(w) for w in entry["waves"])
+    if not waves:
+        raise InputError(source, f"{where}: no waves", expected="at least one wave id")
+    return Hypothesis(hid, " ".join(str(entry["statement"]).split()), str(entry["family"]), waves,
+                      direction, chosen, items, tests, bool(entry.get("pool_waves", False)),
+                      " ".join(str(entry.get("source", "")).split()),
+                      " ".join(str(entry.get("notes", "")).split()), declared_platforms == "all")
+
+
+def _direction(value: Any, where: str, source: str) -> str:
+    if value not in DIRECTIONS:
+        raise InputError(source, f"{where}: unknown direction", found=value,
+                         expected=", ".join(sorted(DIRECTIONS)))
+    return str(value)
+
+
+def _test(entry: Any, where: str, source: str, items: tuple[str, ...], direction: str) -> TestSpec:
+    if not isinstance(entry, dict) or entry.get("test") not in TEST_KINDS:
+        found = entry.get("test") if isinstance(entry, dict) else entry
+        raise InputError(source, f"{where}: unknown test", found=found,
+                         expected=", ".join(TEST_KINDS))
+    kind = str(entry["test"])
+    named = entry.get("items", [entry["item"]] if "item" in entry else [])
+    test_items = tuple(str(i) for i in named)
+    arity = TEST_KINDS[kind]
+    if (arity == "one" and len(test_items) != 1) or (arity == "two" and len(test_items) != 2) \
+            or (arity == "many" and len(test_items) < 2):
+        raise InputError(source, f"{where}: {kind} takes {arity} item(s)", found=list(test_items))
+    undeclared = [i for i in test_items if i not in items]
+    if undeclared:
+        raise InputError(source, f"{where}: item(s) not among the hypothesis' items",
+                         found=undeclared, expected=", ".join(items))
+    segments_raw = entry.get("segments", "all")
+    segments: str | tuple[str, ...]
+    if segments_raw in ("all", "each"):
+        segments = str(segments_raw)
+    elif isinstance(segments_raw, list) and segments_raw:
+        segments = tuple(str(s) for s in segments_raw)
+    else:
+        raise InputError(source, f"{where}: segments", found=segments_raw,
+                         expected="'all', 'each' or a list of segment names")
+    group, groups = entry.get("group"), entry.get("groups")
+    if kind in GROUP_KINDS and (not group or not isinstance(groups, list) or len(groups) != 2):
+        raise InputError(source, f"{where}: {kind} needs `group` and two `groups`")
+    return TestSpec(kind, test_items, _direction(entry.get("direction", direction), where, source),
+                    segments, str(group) if group else None,
+                    (groups[0], groups[1]) if groups else None, bool(entry.get("interaction", False)))
+
+
+def expand_items(templates: Sequence[str], platforms: Sequence[str]) -> list[tuple[str, ...]]:
+    """One tuple of concrete items per platform if any template names {platform}, else one."""
+    if not any(PLATFORM_KEY in t for t in templates):
+        return [tuple(templates)]
+    return [tuple(t.replace(PLATFORM_KEY, p) for t in templates) for p in platforms]
+
+
+# --------------------------------------------------------------------------------------------
+# Items
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    values: pd.Series  # boolean (nullable) for binary items, categorical otherwise
+    kind: str  # binary | ordered | nominal
+
+
+def resolve_item(table: pd.DataFrame, name: str, indicators: Mapping[str, Indicator]) -> Item:
+    """A harmonised variable (a column) or an indicator id (a share definition on a column).
+
+    A name that is neither is an item the wave did not ask."""
+    if name in table.columns:
+        column = table[name]
+        if pd.api.types.is_bool_dtype(column.dtype):
+            return Item(name, column.astype("boolean"), "binary")
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            return Item(name, column, "ordered" if column.cat.ordered else "nominal")
+        return Item(name, column.astype("category"), "nominal")
+    indicator = indicators.get(name)
+    if indicator is not None and indicator.variable in table.columns:
+        source = table[indicator.variable]
+        values = set(indicator.values)
+        hit = source.astype("object").map(lambda v: v in values if not _missing(v) else pd.NA)
+        return Item(name, hit.astype("boolean"), "binary")
+    raise NotEstimable(f"item {name} not in this wave")
+
+
+def asked(table: pd.DataFrame, name: str, indicators: Mapping[str, Indicator]) -> bool:
+    """Whether the table has at least one answer to the item (a column, or an indicator's)."""
+    indicator = indicators.get(name)
+    column = name if name in table.columns else indicator.variable if indicator else None
+    return column is not None and column in table.columns and bool(table[column].notna().any())
+
+
+def _missing(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _codes(item: Item) -> pd.Series:
+    """Numeric codes (NaN = unanswered): 0/1 for binary, the level's rank for ordered items."""
+    if item.kind == "binary":
+        return item.values.astype("Float64").astype(float)
+    codes = item.values.cat.codes.astype(float)
+    return codes.where(codes >= 0)
+
+
+def _require(item: Item, kinds: set[str], test: str) -> None:
+    if item.kind not in kinds:
+        raise NotEstimable(f"{test} needs a {' or '.join(sorted(kinds))} item; {item.name} is {item.kind}")
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class Battery:
+    estimates: pd.DataFrame
+    tests: pd.DataFrame
+    skipped: list[str] = field(default_factory=list)  # item sets a wave did not ask
+
+
+@dataclass(frozen=True)
+class Context:
+    indicators: Mapping[str, Indicator]
+    settings: Settings
+    alpha: float
+    seed: int
+    common_scheme: str | None = None
+
+
+def run_battery(
+    declarations: Declarations,
+    tables: Mapping[str, pd.DataFrame],
     *,
-    wave: str,
-    segment_column: str = "segment",
-    alpha: float = 0.05,
-) -> pd.DataFrame:
-    """One row per indicator x segment (plus `all`), unweighted, with a Wilson interval.
+    configured_waves: Sequence[str],
+    indicators: Mapping[str, Indicator],
+    alpha: float,
+    seed: int,
+    weights: Mapping[str, pd.DataFrame | None] | None = None,
+    common_scheme: str | None = None,
+) -> Battery:
+    """Every declared test on every declared wave, plus the shares behind them.
 
-    An indicator whose variable is not in the table (an item this wave did not ask) is skipped;
-    a segment where nobody answered gets a row with n = 0, no share and a note, never a crash.
-    """
-    segments: list[str] = [str(s) for s in _segment_levels(table[segment_column])]
-    rows: list[dict[str, object]] = []
-    for indicator in indicators.values():
-        if indicator.variable not in table.columns:
-            continue
-        answered, hit = indicator_hits(table[indicator.variable], indicator)
-        groups: Iterable[tuple[str, pd.Series]] = [(ALL_SEGMENTS, pd.Series(True, index=table.index))]
-        groups = [*groups, *((s, table[segment_column].astype("object") == s) for s in segments)]
-        for segment, members in groups:
-            n = int((answered & members).sum())
-            k = int((hit & members).sum())
-            rows.append({
-                "wave": wave, "indicator": indicator.id, "variable": indicator.variable,
-                "segment": segment, "weighted": False, "n": n, "k": k,
-                "ci_method": "wilson", **share_row(k, n, alpha),
-            })
-    frame = pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
-    return frame
+    Tests pooling several waves stratify on `common_scheme` (the harmonisation spec's size
+    scheme), the `segment_<scheme>` column of each wave's analysis table, since the waves' own
+    schemes differ; single-wave tests keep each wave's own segment."""
+    context = Context(indicators, declarations.settings, alpha, seed, common_scheme)
+    rows: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for hypothesis in declarations.hypotheses:
+        for waves in _wave_sets(hypothesis):
+            rows.extend(_hypothesis_rows(hypothesis, waves, tables, configured_waves, context,
+                                         skipped))
+    tests = pd.DataFrame(rows, columns=TEST_COLUMNS)
+    tests["p_adj_holm"] = tests.groupby("family", sort=False)["p"].transform(
+        lambda p: adjust_pvalues(p, "holm"))
+    tests["p_adj_bh"] = adjust_pvalues(tests["p"], "fdr_bh")
+    tests = _typed_tests(tests)
+    estimates = battery_estimates(declarations, tables, context, weights or {})
+    return Battery(estimates, tests, skipped)
 
 
-def _segment_levels(column: pd.Series) -> list[object]:
+def _wave_sets(hypothesis: Hypothesis) -> list[tuple[str, ...]]:
+    return [hypothesis.waves] if hypothesis.pool_waves else [(w,) for w in hypothesis.waves]
+
+
+def _base_row(hypothesis: Hypothesis, waves: tuple[str, ...], spec: TestSpec, item: str,
+              segment: str) -> dict[str, Any]:
+    return {"hypothesis": hypothesis.id, "family": hypothesis.family, "waves": "+".join(waves),
+            "item": item, "segment": segment, "direction": spec.direction}
+
+
+def _unavailable_note(waves: tuple[str, ...], tables: Mapping[str, pd.DataFrame],
+                      configured: Sequence[str]) -> str:
+    notes = [f"wave {w} not configured" for w in waves if w not in configured]
+    notes += [f"no clean data for wave {w}" for w in waves if w in configured and w not in tables]
+    return "; ".join(notes)
+
+
+def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
+                     tables: Mapping[str, pd.DataFrame], configured: Sequence[str],
+                     context: Context, skipped: list[str]) -> list[dict[str, Any]]:
+    """The rows of one hypothesis on one wave (or pooled wave set); platforms the waves did not
+    ask under `platforms: all` are appended to `skipped` instead."""
+    rows: list[dict[str, Any]] = []
+    missing = _unavailable_note(waves, tables, configured)
+    if missing:
+        # One row per declared test, items unexpanded: the wave's items are not known yet.
+        for spec in hypothesis.tests:
+            row = _base_row(hypothesis, waves, spec, " vs ".join(spec.items), ALL_SEGMENTS)
+            row.update(_result_columns(TestResult(spec.kind, note=missing)))
+            rows.append(row)
+        return rows
+    segment = context.settings.segment
+    table = _pooled(waves, tables, segment, context)
+    for spec in hypothesis.tests:
+        for items in expand_items(spec.items, hypothesis.platforms):
+            if hypothesis.all_platforms and not all(asked(table, i, context.indicators) for i in items):
+                skipped.append(f"{hypothesis.id}, {spec.kind}: {' vs '.join(items)} "
+                               f"({'+'.join(waves)})")
+                continue
+            for segment_name in _segments_for(spec, table, segment):
+                row = _base_row(hypothesis, waves, spec, " vs ".join(items), segment_name)
+                try:
+                    result = run_test(spec, items, table, segment_name, context)
+                except NotEstimable as exc:
+                    result = TestResult(_test_name(spec), note=str(exc))
+                row.update(_result_columns(result))
+                rows.append(row)
+    return rows
+
+
+def _pooled(waves: tuple[str, ...], tables: Mapping[str, pd.DataFrame], segment: str,
+            context: Context | None = None) -> pd.DataFrame:
+    """One wave's table (with its own segment), or several stacked with the common size scheme
+    (`context.common_scheme`, each table's `segment_<scheme>`) as their segment: the waves' own
+    schemes cut size at different points, so their levels cannot be merged by name."""
+    if len(waves) == 1:
+        return tables[waves[0]]
+    frames = [tables[w] for w in waves]
+    if context is not None and context.common_scheme:
+        frames = [_with_common_segment(w, f, segment, context.common_scheme)
+                  for w, f in zip(waves, frames)]
+        return pd.concat(frames, ignore_index=True)
+    # Without a common scheme (unit tests, callers outside the workflow): the union of the
+    # waves' levels in order, which is only right when the waves share one scheme.
+    segment_levels: list[Any] = []
+    for frame in frames:
+        if segment in frame and isinstance(frame[segment].dtype, pd.CategoricalDtype):
+            segment_levels += [s for s in frame[segment].cat.categories if s not in segment_levels]
+    pooled = pd.concat(frames, ignore_index=True)
+    if segment_levels:
+        pooled[segment] = pd.Categorical(pooled[segment].astype("object"),
+                                         categories=segment_levels, ordered=True)
+    return pooled
+
+
+def _with_common_segment(wave: str, table: pd.DataFrame, segment: str,
+                         scheme: str) -> pd.DataFrame:
+    """`table` with its segment column replaced by its `segment_<scheme>` column."""
+    column = f"segment_{scheme}"
+    if column not in table:
+        raise InputError(f"results/{wave}/clean.parquet", f"no {column} column to pool wave "
+                         f"{wave} on", expected="a segment_<scheme> column per configured scheme "
+                         "(re-run the clean stage)")
+    return table.assign(**{segment: table[column]})
+
+
+def _segments_for(spec: TestSpec, table: pd.DataFrame, segment: str) -> list[str]:
+    if spec.segments == "all" or segment not in table.columns:
+        return [ALL_SEGMENTS]  # a missing segment column is reported by run_test's note
+    levels = [str(s) for s in _segment_levels(table, segment)]
+    if spec.segments == "each":
+        return [ALL_SEGMENTS, *levels]
+    return list(spec.segments)
+
+
+def _segment_levels(table: pd.DataFrame, segment: str) -> list[Any]:
+    if segment not in table.columns:
+        raise NotEstimable(f"no segment column {segment!r}")
+    column = table[segment]
     if isinstance(column.dtype, pd.CategoricalDtype):
         return list(column.cat.categories)
     return sorted(column.dropna().unique())
 
 
-# ============================================================================================
-# The hypothesis battery's methods. Each takes plain counts or arrays and returns a TestResult
-# (or raises NotEstimable with the reason, which the runner writes as the row's note). Library
-# functions are used wherever one exists; the few formulas written here say why in a comment and
-# are checked against published values in tests/unit/test_stats_battery.py.
-# ============================================================================================
-
-NAN = float("nan")
-MIN_EXPECTED = 5.0  # Cochran's rule: below this expected count the chi-square p is not trusted
+def _test_name(spec: TestSpec) -> str:
+    return {"mcnemar": "mcnemar_exact", "gradient_difference": "gradient_difference_ordinal_logit",
+            "logit_group": "logit_group_interaction" if spec.interaction else "logit_group"
+            }.get(spec.kind, spec.kind)
 
 
-class NotEstimable(ValueError):
-    """A test's assumptions fail on these data (empty segment, constant item, separation...).
-
-    The message is the note the battery writes in the row instead of numbers."""
-
-
-@dataclass(frozen=True)
-class TestResult:
-    """One test's numbers. NaN only where the note (or the test's nature) says why."""
-
-    test: str
-    statistic: float = NAN
-    df: float = NAN
-    p: float = NAN
-    effect_size_name: str = ""
-    effect_size: float = NAN
-    effect_ci_low: float = NAN
-    effect_ci_high: float = NAN
-    n: int = 0
-    note: str = ""
-    secondary_effect_name: str = ""
-    secondary_effect: float = NAN
-    direction_observed: str = ""
-
-    def with_note(self, note: str) -> "TestResult":
-        return replace(self, note="; ".join(s for s in (self.note, note) if s))
-
-
-# --------------------------------------------------------------------------------------------
-# Weighted shares
-
-
-@dataclass(frozen=True)
-class WeightedShare:
-    share: float
-    n: int  # respondents in the base (unweighted count)
-    n_eff: float  # effective sample size the interval uses
-    se: float  # linearisation standard error (with-replacement, as survey::svymean)
-    ci_low: float
-    ci_high: float
-    method: str
+def run_test(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame, segment_name: str,
+             context: Context) -> TestResult:
+    """One declared test on one expanded item set and one segment ('all' = every segment)."""
+    segment = context.settings.segment
+    if segment not in table.columns:
+        raise NotEstimable(f"no segment column {segment!r}")
+    for name in items:  # asked = answered by someone in the wave, whatever the segment
+        if not asked(table, name, context.indicators):
+            raise NotEstimable(f"item {name} not asked in this wave (no answers)")
+    if segment_name != ALL_SEGMENTS:
+        if segment_name not in {str(s) for s in _segment_levels(table, segment)}:
+            raise NotEstimable(f"segment {segment_name} not in this wave's scheme")
+        table = table[table[segment].astype("object").astype(str) == segment_name]
+        if table.empty:
+            raise NotEstimable(f"no respondent in segment {segment_name}")
+    resolved = [resolve_item(table, name, context.indicators) for name in items]
+    kind, alpha, seed = spec.kind, context.alpha, context.seed
+    settings = context.settings
+    if kind == "association":
+        table_counts = crosstab(resolved[0].values, table[segment])
+        return association_test(table_counts.to_numpy(), alpha=alpha, seed=seed,
+                                mc_resamples=settings.monte_carlo_resamples)
+    if kind in ("kruskal_wallis", "ordinal_logit_trend", "cochran_armitage", "gradient_difference"):
+        return _trend_test(spec, resolved, table, context)
+    if kind == "mcnemar":
+        for item in resolved:
+            _require(item, {"binary"}, "McNemar")
+        return mcnemar_paired(*paired_counts(resolved[0].values, resolved[1].values), alpha=alpha)
+    if kind == "cochrans_q":
+        for item in resolved:
+            _require(item, {"binary"}, "Cochran's Q")
+        matrix = pd.concat([i.values.rename(i.name) for i in resolved], axis=1).dropna()
+        return cochrans_q_test(matrix.astype(bool).to_numpy(), alpha=alpha, seed=seed,
+                               bootstrap_resamples=settings.bootstrap_resamples)
+    if kind in GROUP_KINDS:
+        return _group_test(spec, resolved[0], table, context)
+    raise NotEstimable(f"unknown test {kind}")  # load_hypotheses rejects these earlier
 
 
-def weighted_share(
-    hit: np.ndarray, weights: np.ndarray, alpha: float = 0.05, method: str = "wilson_kish"
-) -> WeightedShare:
-    """Weighted share sum(w*y)/sum(w) with a design-based interval.
-
-    `wilson_kish` (the battery's choice): a Wilson interval on Kish's effective sample size
-    n_eff = (sum w)^2 / sum w^2. It reduces exactly to the unweighted Wilson interval at equal
-    weights, keeps Wilson's behaviour near 0 and 1, and needs only the weights (post-
-    stratification cells are the only design information the waves carry). `korn_graubard`:
-    Clopper-Pearson on the design-effect effective n p(1-p)/var_lin, exactly what
-    survey::svyciprop(method = "beta") computes for a one-stage design; offered for comparison.
-    DescrStatsW was not used: it treats weights as frequency weights (n = sum of weights).
-    """
-    y = np.asarray(hit, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    if y.shape != w.shape or y.size == 0:
-        raise ValueError("a weighted share needs equally long, non-empty hits and weights")
-    if np.any(w < 0) or w.sum() <= 0:
-        raise ValueError("weights must be non-negative with a positive sum")
-    n = int(y.size)
-    total = w.sum()
-    share = float((w * y).sum() / total)
-    # Taylor linearisation of the ratio mean, with-replacement, n/(n-1): survey's svymean.
-    var_lin = float(n / (n - 1) * ((w * (y - share)) ** 2).sum() / total**2) if n > 1 else NAN
-    se = math.sqrt(var_lin) if var_lin == var_lin else NAN
-    kish = float(total**2 / (w**2).sum())
-    if method == "wilson_kish":
-        low, high = _contain(*proportion_confint(share * kish, kish, alpha=alpha, method="wilson"),
-                             share)
-        return WeightedShare(share, n, kish, se, float(low), float(high), method)
-    if method == "korn_graubard":
-        n_eff = share * (1 - share) / var_lin if var_lin and var_lin > 0 else kish
-        low, high = proportion_confint(share * n_eff, n_eff, alpha=alpha, method="beta")
-        low = 0.0 if share == 0 else low
-        high = 1.0 if share == 1 else high
-        low, high = _contain(float(low), float(high), share)
-        return WeightedShare(share, n, float(n_eff), se, low, high, method)
-    raise ValueError(f"unknown weighted interval method {method!r}")
+def _scores(table: pd.DataFrame, segment: str) -> pd.Series:
+    """Equally spaced segment scores 0, 1, 2, ... in the scheme's order (NaN = no segment)."""
+    levels = _segment_levels(table, segment)
+    rank = {str(level): float(i) for i, level in enumerate(levels)}
+    return table[segment].astype("object").map(lambda s: rank.get(str(s), np.nan)).astype(float)
 
 
-def weights_are_trivial(weights: np.ndarray) -> bool:
-    """Unit (or all-equal) weights carry no population information: unweighted only."""
-    w = np.asarray(weights, dtype=float)
-    return w.size == 0 or bool(np.allclose(w, w.flat[0], rtol=0, atol=1e-12))
-
-
-# --------------------------------------------------------------------------------------------
-# Association of two categorical variables
-
-
-def crosstab(rows: pd.Series, cols: pd.Series) -> pd.DataFrame:
-    """Counts of answered pairs, levels in their declared order, empty levels dropped."""
-    keep = rows.notna() & cols.notna()
-    r, c = rows[keep], cols[keep]
-    r_levels = _observed_levels(r)
-    c_levels = _observed_levels(c)
-    table = pd.crosstab(pd.Categorical(r.astype("object"), categories=r_levels),
-                        pd.Categorical(c.astype("object"), categories=c_levels), dropna=False)
-    table.index, table.columns = r_levels, c_levels
-    return table.astype(int)
-
-
-def _observed_levels(column: pd.Series) -> list[object]:
-    present = set(column.astype("object").dropna().unique())
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return [level for level in column.cat.categories if level in present]
-    return sorted(present, key=lambda v: (str(type(v)), v))
-
-
-def association_test(
-    table: np.ndarray,
-    *,
-    alpha: float = 0.05,
-    seed: int = 0,
-    mc_resamples: int = 9999,
-) -> TestResult:
-    """Pearson chi-square of independence, with Cramér's V and its noncentral chi-square CI.
-
-    When any expected count is below 5 the asymptotic p is replaced: a 2x2 table gets Fisher's
-    exact p (scipy.stats.fisher_exact); a larger table a Monte Carlo p from tables with the
-    observed margins (scipy's chi2_contingency with MonteCarloMethod, as R's
-    chisq.test(simulate.p.value = TRUE)), seeded so that reruns give the same p. No Yates
-    correction: Fisher's test covers the small 2x2 tables it was meant for.
-    """
-    observed = np.asarray(table, dtype=np.int64)
-    observed = observed[observed.sum(axis=1) > 0][:, observed.sum(axis=0) > 0]
-    n = int(observed.sum())
-    if observed.ndim != 2 or observed.shape[0] < 2:
-        raise NotEstimable("constant item: fewer than two answer categories used")
-    if observed.shape[1] < 2:
-        raise NotEstimable("fewer than two non-empty groups")
-    dof = (observed.shape[0] - 1) * (observed.shape[1] - 1)
-    pearson = sps.chi2_contingency(observed, correction=False)
-    statistic = float(pearson.statistic)
-    min_expected = float(expected_freq(observed).min())
-    if min_expected >= MIN_EXPECTED:
-        test, p, note = "pearson_chi2", float(pearson.pvalue), ""
-    elif observed.shape == (2, 2):
-        test = "fisher_exact"
-        p = float(sps.fisher_exact(observed).pvalue)
-        note = f"smallest expected count {min_expected:.2f} < 5: Fisher's exact p"
+def _trend_test(spec: TestSpec, resolved: list[Item], table: pd.DataFrame,
+                context: Context) -> TestResult:
+    segment = context.settings.segment
+    scores = _scores(table, segment)
+    levels = _segment_levels(table, segment)
+    if spec.kind == "gradient_difference":
+        for item in resolved:
+            _require(item, {"binary"}, "gradient_difference")
+        values = _codes(resolved[0]) - _codes(resolved[1])  # -1 / 0 / 1 within respondents
+        result = ordinal_trend(values.to_numpy(), scores.to_numpy(), context.alpha,
+                               test="gradient_difference_ordinal_logit")
+        return result.with_note(f"{resolved[0].name} minus {resolved[1].name} within respondents")
+    item = resolved[0]
+    if spec.kind == "cochran_armitage":
+        _require(item, {"binary"}, "Cochran-Armitage")
     else:
-        test = "chi2_monte_carlo"
-        method = sps.MonteCarloMethod(n_resamples=mc_resamples, rng=np.random.default_rng(seed))
-        p = float(sps.chi2_contingency(observed, correction=False, method=method).pvalue)
-        note = (f"smallest expected count {min_expected:.2f} < 5: Monte Carlo p from "
-                f"{mc_resamples} tables with the observed margins (seed {seed})")
-    v = float(association(observed, method="cramer"))
-    low, high = cramers_v_interval(statistic, dof, n, min(observed.shape) - 1, alpha)
-    if high < v:
-        note = "; ".join(filter(None, [note, "table more uniform than expected under "
-                                       "independence: V's interval lies below the sample V"]))
-    return TestResult(test, statistic, float(dof), p, "cramers_v", v, low, high, n, note)
-
-
-def cramers_v_interval(chi2: float, df: float, n: int, m: int,
-                       alpha: float = 0.05) -> tuple[float, float]:
-    """CI for Cramér's V by inverting the noncentral chi-square (Smithson 2003; DescTools'
-    CramerV default): noncentrality bounds lambda with P(X^2 <= observed | lambda) = 1 - alpha/2
-    and alpha/2, mapped to sqrt(lambda / (n m)), m = min(rows, cols) - 1.
-
-    Written out (scipy has ncx2 but no interval for V); a bootstrap was rejected because V is
-    bounded at 0 and biased upward, so percentile intervals near 0 miss the estimate. A bound
-    is 0 when even lambda = 0 puts the observed X^2 beyond it: the upper bound is 0 only for a
-    table more uniform than 97.5% of tables under independence, and then lies below the
-    (upward-biased) sample V.
-    """
-
-    def bound(target: float) -> float:
-        if sps.chi2.cdf(chi2, df) <= target:
-            return 0.0
-        high = max(2.0 * chi2, 10.0)
-        while sps.ncx2.cdf(chi2, df, high) > target:
-            high *= 2.0
-        return float(brentq(lambda lam: sps.ncx2.cdf(chi2, df, lam) - target, 0.0, high,
-                            xtol=1e-10))
-
-    scale = n * m
-    return math.sqrt(bound(1 - alpha / 2) / scale), math.sqrt(bound(alpha / 2) / scale)
-
-
-# --------------------------------------------------------------------------------------------
-# Trend across ordered groups
-
-
-def cochran_armitage(successes: np.ndarray, totals: np.ndarray,
-                     scores: np.ndarray) -> tuple[float, float]:
-    """Cochran-Armitage trend test in proportions: (chi-square with 1 df, two-sided p).
-
-    Written out because neither scipy nor statsmodels has it: statsmodels'
-    Table.test_ordinal_association is the linear-by-linear test with the permutation variance,
-    (n-1) r^2, whereas Cochran-Armitage (Agresti 2002, sec. 5.3.5; R's prop.trend.test) uses the
-    binomial variance under H0, n r^2. Checked against Agresti's malformation example and R.
-    """
-    x = np.asarray(successes, dtype=float)
-    n = np.asarray(totals, dtype=float)
-    s = np.asarray(scores, dtype=float)
-    big_n = n.sum()
-    p_bar = x.sum() / big_n
-    t = float((s * (x - n * p_bar)).sum())
-    variance = p_bar * (1 - p_bar) * ((n * s**2).sum() - (n * s).sum() ** 2 / big_n)
-    if not variance > 0:
-        raise NotEstimable("constant item or a single group: no trend to test")
-    chi2 = t**2 / variance
-    return float(chi2), float(sps.chi2.sf(chi2, 1))
-
-
-def trend_in_proportions(successes: np.ndarray, totals: np.ndarray, scores: np.ndarray,
-                         alpha: float = 0.05) -> TestResult:
-    """Cochran-Armitage test across ordered groups, with the difference between the last and the
-    first group (Newcombe's hybrid score CI for independent proportions, statsmodels)."""
-    x = np.asarray(successes, dtype=int)
-    n = np.asarray(totals, dtype=int)
-    keep = n > 0
-    note = "" if keep.all() else f"{int((~keep).sum())} empty group(s) left out"
-    x, n, s = x[keep], n[keep], np.asarray(scores, dtype=float)[keep]
-    if len(n) < 2:
-        raise NotEstimable("fewer than two non-empty groups")
-    chi2, p = cochran_armitage(x, n, s)
-    diff, low, high = newcombe_difference(int(x[-1]), int(n[-1]), int(x[0]), int(n[0]), alpha)
-    return TestResult("cochran_armitage", chi2, 1.0, p, "risk_difference_last_vs_first", float(diff),
-                      float(low), float(high), int(n.sum()), note,
-                      direction_observed=_sign_direction(diff, 0.0, "increasing", "decreasing"))
-
-
-def kruskal_wallis(groups: list[np.ndarray], *, alpha: float = 0.05, seed: int = 0,
-                   bootstrap_resamples: int = 2000) -> TestResult:
-    """Kruskal-Wallis H (scipy; tie-corrected, as R's kruskal.test) with epsilon-squared.
-
-    epsilon^2 = H / (n - 1) (Kelley 1935; Tomczak & Tomczak 2014) is a one-line rescaling of H
-    that no library exposes; its CI is a percentile bootstrap within groups (scipy.bootstrap).
-    """
-    non_empty = [np.asarray(g, dtype=float) for g in groups if len(g) > 0]
-    note = "" if len(non_empty) == len(groups) else f"{len(groups) - len(non_empty)} empty group(s) left out"
-    if len(non_empty) < 2:
-        raise NotEstimable("fewer than two non-empty groups")
-    pooled = np.concatenate(non_empty)
-    if np.all(pooled == pooled[0]):
-        raise NotEstimable("constant item: every answer is the same")
-    n = int(pooled.size)
-    result = sps.kruskal(*non_empty)
-    h = float(result.statistic)
-
-    def epsilon_squared(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
-        size = sum(s.shape[axis] for s in samples)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-tied resample: H is NaN
-            return sps.kruskal(*samples, axis=axis).statistic / (size - 1)
-
-    boot = sps.bootstrap(non_empty, epsilon_squared, vectorized=True, n_resamples=bootstrap_resamples,
-                         method="percentile", confidence_level=1 - alpha,
-                         rng=np.random.default_rng(seed))
-    return TestResult("kruskal_wallis", h, float(len(non_empty) - 1), float(result.pvalue),
-                      "epsilon_squared", h / (n - 1), float(boot.confidence_interval.low),
-                      float(boot.confidence_interval.high), n, note)
-
-
-def ordinal_trend(codes: np.ndarray, scores: np.ndarray, alpha: float = 0.05,
-                  test: str = "ordinal_logit_trend") -> TestResult:
-    """Proportional-odds (ordinal logit) model of an ordered item on a group score.
-
-    statsmodels' OrderedModel (as MASS::polr): logit P(Y <= j) = theta_j - beta * score. The
-    effect is the odds ratio exp(beta) of a higher answer per step up the score, with its Wald
-    CI; the statistic is the Wald chi-square (beta / se)^2 on 1 df. Unused answer levels are
-    dropped (a threshold between two empty levels is not identified).
-    """
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
-
-    y = np.asarray(codes, dtype=float)
-    x = np.asarray(scores, dtype=float)
-    keep = ~(np.isnan(y) | np.isnan(x))
-    y, x = y[keep], x[keep]
-    levels = np.unique(y)
-    if levels.size < 2:
-        raise NotEstimable("constant item: every answer is the same")
-    if np.unique(x).size < 2:
-        raise NotEstimable("fewer than two non-empty groups")
-    endog = pd.Series(pd.Categorical(np.searchsorted(levels, y), categories=range(levels.size),
-                                     ordered=True))
-    exog = pd.DataFrame({"score": x})
-    notes: list[str] = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fit = OrderedModel(endog, exog, distr="logit").fit(method="bfgs", disp=False, maxiter=2000)
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            raise NotEstimable(f"ordinal model not estimable ({exc})") from exc
-    for warning in caught:
-        if issubclass(warning.category, (ConvergenceWarning, HessianInversionWarning)):
-            notes.append(f"statsmodels: {str(warning.message).splitlines()[0]}")
-    if not fit.mle_retvals.get("converged", False):
-        notes.append("optimiser did not converge")
-    beta, se = float(fit.params["score"]), float(fit.bse["score"])
-    if not (math.isfinite(se) and se > 0) or abs(beta) > 20:
-        raise NotEstimable("separation: the highest answers occur in one group only, the "
-                           "odds ratio is not identified")
-    z = sps.norm.ppf(1 - alpha / 2)
-    odds = math.exp(beta)
-    return TestResult(test, (beta / se) ** 2, 1.0, float(fit.pvalues["score"]),
-                      "odds_ratio_per_step", odds, math.exp(beta - z * se), math.exp(beta + z * se),
-                      int(y.size), "; ".join(notes),
-                      direction_observed=_sign_direction(odds, 1.0, "increasing", "decreasing"))
-
-
-# --------------------------------------------------------------------------------------------
-# Paired binary items
-
-
-def paired_counts(first: pd.Series, second: pd.Series) -> tuple[int, int, int, int]:
-    """(both, first only, second only, neither) over respondents who answered both."""
-    keep = first.notna() & second.notna()
-    a = first[keep].astype(bool).to_numpy()
-    b = second[keep].astype(bool).to_numpy()
-    return (int((a & b).sum()), int((a & ~b).sum()), int((~a & b).sum()), int((~a & ~b).sum()))
-
-
-def newcombe_paired_interval(both: int, first_only: int, second_only: int, neither: int,
-                             alpha: float = 0.05) -> tuple[float, float]:
-    """Newcombe (1998, Stat Med 17:2635, method 10) CI for p_first - p_second, paired data.
-
-    Written out because statsmodels only has the independent-samples version
-    (confint_proportions_2indep(method="newcomb")); method 10 combines the two margins' Wilson
-    intervals with the correlation phi of the paired table (Newcombe's correction to phi when
-    ad - bc > n/2 and zeroing for 0 <= ad - bc <= n/2). Checked against Newcombe's Table II.
-    """
-    a, b, c, d = both, first_only, second_only, neither
-    n = a + b + c + d
-    if n == 0:
-        raise NotEstimable("no respondent answered both items")
-    p1, p2 = (a + b) / n, (a + c) / n
-    l1, u1 = wilson_interval(a + b, n, alpha)
-    l2, u2 = wilson_interval(a + c, n, alpha)
-    denominator = (a + b) * (c + d) * (a + c) * (b + d)
-    cross = a * d - b * c
-    if denominator == 0:
-        phi = 0.0
-    elif cross > n / 2:
-        phi = (cross - n / 2) / math.sqrt(denominator)
-    elif cross >= 0:
-        phi = 0.0
+        _require(item, {"binary", "ordered"}, spec.kind)
+    values = _codes(item)
+    answered = values.notna() & scores.notna()
+    empty = [str(levels[int(s)]) for s in range(len(levels)) if not ((scores == s) & answered).any()]
+    note = f"segment(s) without answers left out: {', '.join(empty)}" if empty else ""
+    if spec.kind == "kruskal_wallis":
+        groups = [values[answered & (scores == s)].to_numpy() for s in range(len(levels))]
+        result = kruskal_wallis([g for g in groups if g.size], alpha=context.alpha, seed=context.seed,
+                                bootstrap_resamples=context.settings.bootstrap_resamples)
+    elif spec.kind == "ordinal_logit_trend":
+        result = ordinal_trend(values[answered].to_numpy(), scores[answered].to_numpy(), context.alpha)
     else:
-        phi = cross / math.sqrt(denominator)
-    delta = math.sqrt(max((p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2, 0.0))
-    epsilon = math.sqrt(max((u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2, 0.0))
-    diff = p1 - p2
-    return max(-1.0, diff - delta), min(1.0, diff + epsilon)
+        present = [s for s in range(len(levels)) if ((scores == s) & answered).any()]
+        successes = np.array([int(values[answered & (scores == s)].sum()) for s in present])
+        totals = np.array([int((answered & (scores == s)).sum()) for s in present])
+        result = trend_in_proportions(successes, totals, np.array(present, dtype=float), context.alpha)
+        result = result.with_note(f"difference {levels[present[-1]]} minus {levels[present[0]]}")
+    return result.with_note(note) if note else result
 
 
-def cohens_h(p1: float, p2: float) -> float:
-    """Cohen's h = 2 asin(sqrt p1) - 2 asin(sqrt p2) (statsmodels proportion_effectsize)."""
-    return float(proportion_effectsize(p1, p2))
+def _group_test(spec: TestSpec, item: Item, table: pd.DataFrame, context: Context) -> TestResult:
+    _require(item, {"binary"}, spec.kind)
+    assert spec.group is not None and spec.groups is not None  # checked by load_hypotheses
+    if spec.group not in table.columns:
+        raise NotEstimable(f"no column {spec.group!r} to compare groups on")
+    first, second = (str(g) for g in spec.groups)
+    group_values = table[spec.group].astype("object").astype(str)
+    in_groups = group_values.isin([first, second])
+    present = set(group_values[in_groups])
+    if present != {first, second}:
+        absent = [g for g in (first, second) if g not in present]
+        raise NotEstimable(f"no respondent in group(s) {', '.join(absent)} of {spec.group}")
+    segment = context.settings.segment
+    # Column names appear in the notes ("adjusted for segment", "country_DK x segment").
+    indicator = f"{spec.group}_{first}" if f"{spec.group}_{first}".isidentifier() else "group"
+    data = pd.DataFrame({
+        "y": item.values[in_groups].astype("Float64").astype(float),
+        indicator: (group_values[in_groups] == first).astype(float),
+        "segment": table.loc[in_groups, segment].astype("object").astype(str),
+    })
+    note = f"groups: {first} (first) vs {second} (second)"
+    if spec.kind == "cmh":
+        answered = data.dropna()
+        strata = []
+        for _, stratum in answered.groupby("segment", sort=True):
+            g, y = stratum[indicator], stratum["y"]
+            strata.append(np.array([[int(((g == 1) & (y == 1)).sum()), int(((g == 1) & (y == 0)).sum())],
+                                    [int(((g == 0) & (y == 1)).sum()), int(((g == 0) & (y == 0)).sum())]]))
+        return cmh_test(strata, context.alpha).with_note(note + "; strata: segments")
+    result = logistic_group_effect(data, outcome="y", group=indicator, adjust="segment",
+                                   interaction=spec.interaction, alpha=context.alpha)
+    return result.with_note(note)
 
 
-def mcnemar_paired(both: int, first_only: int, second_only: int, neither: int,
-                   alpha: float = 0.05) -> TestResult:
-    """McNemar's test of p_first = p_second on paired answers.
-
-    p: exact conditional binomial test on the discordant pairs (statsmodels mcnemar, exact=True;
-    R's binom.test on them); the statistic is McNemar's X^2 without continuity correction; the
-    mid-p (Fagerland et al. 2013's recommendation) is given in the note. Effect: the difference
-    of the two shares with Newcombe's paired CI; Cohen's h as the secondary effect.
-    """
-    n = both + first_only + second_only + neither
-    if n == 0:
-        raise NotEstimable("no respondent answered both items")
-    discordant = first_only + second_only
-    p1, p2 = (both + first_only) / n, (both + second_only) / n
-    low, high = newcombe_paired_interval(both, first_only, second_only, neither, alpha)
-    table = np.array([[both, first_only], [second_only, neither]])
-    exact_p = float(mcnemar(table, exact=True).pvalue)
-    if discordant == 0:
-        statistic, note = NAN, "no discordant pairs: the two shares are equal, exact p = 1"
-    else:
-        statistic = float(mcnemar(table, exact=False, correction=False).statistic)
-        smaller = min(first_only, second_only)
-        mid_p = min(1.0, 2 * (sps.binom.cdf(smaller, discordant, 0.5)
-                              - 0.5 * sps.binom.pmf(smaller, discordant, 0.5)))
-        note = (f"p exact (binomial on {discordant} discordant pairs: {first_only} first only, "
-                f"{second_only} second only); mid-p {mid_p:.4g}")
-    return TestResult("mcnemar_exact", statistic, 1.0, exact_p, "share_difference", p1 - p2,
-                      low, high, n, note, "cohens_h", cohens_h(p1, p2),
-                      _sign_direction(p1 - p2, 0.0, "first_greater", "second_greater"))
+def _result_columns(result: TestResult) -> dict[str, Any]:
+    return {
+        "test": result.test, "statistic": result.statistic, "df": result.df, "p": result.p,
+        "effect_size_name": result.effect_size_name, "effect_size": result.effect_size,
+        "effect_ci_low": result.effect_ci_low, "effect_ci_high": result.effect_ci_high,
+        "n": result.n, "direction_observed": result.direction_observed,
+        "secondary_effect_name": result.secondary_effect_name,
+        "secondary_effect": result.secondary_effect, "note": result.note,
+    }
 
 
-def cochrans_q_test(matrix: np.ndarray, *, alpha: float = 0.05, seed: int = 0,
-                    bootstrap_resamples: int = 2000) -> TestResult:
-    """Cochran's Q across k paired binary items (statsmodels cochrans_q), respondents with every
-    item answered. Effect: Serlin et al.'s (1982) eta^2_Q = Q / (n (k - 1)), a rescaling of Q
-    that no library exposes (Tomczak & Tomczak 2014), with a percentile bootstrap CI over
-    respondents (scipy.bootstrap)."""
-    x = np.asarray(matrix, dtype=float)
-    if x.ndim != 2 or x.shape[1] < 2:
-        raise NotEstimable("Cochran's Q needs at least two paired items")
-    n, k = x.shape
-    if n == 0:
-        raise NotEstimable("no respondent answered every item")
-    row_sums = x.sum(axis=1)
-    if np.all((row_sums == 0) | (row_sums == k)):
-        raise NotEstimable("no respondent differs between the items: Q is undefined")
-    result = cochrans_q(x)
-    q = float(result.statistic)
-
-    def eta_squared_q(rows: np.ndarray) -> float:
-        sample = x[rows.astype(int)]
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no row differs
-            return float(cochrans_q(sample).statistic) / (n * (k - 1))
-
-    boot = sps.bootstrap((np.arange(n),), eta_squared_q, vectorized=False,
-                         n_resamples=bootstrap_resamples, method="percentile",
-                         confidence_level=1 - alpha, rng=np.random.default_rng(seed))
-    shares = x.mean(axis=0)
-    note = "shares " + ", ".join(f"{s:.3f}" for s in shares)
-    return TestResult("cochrans_q", q, float(result.df), float(result.pvalue), "eta_squared_q",
-                      q / (n * (k - 1)), float(boot.confidence_interval.low),
-                      float(boot.confidence_interval.high), n=n, note=note)
+def _typed_tests(tests: pd.DataFrame) -> pd.DataFrame:
+    text = ["hypothesis", "family", "waves", "item", "segment", "test", "effect_size_name",
+            "direction", "direction_observed", "secondary_effect_name", "note"]
+    numbers = ["statistic", "df", "p", "p_adj_holm", "p_adj_bh", "effect_size", "effect_ci_low",
+               "effect_ci_high", "secondary_effect"]
+    out = tests.copy()
+    for column in text:
+        out[column] = out[column].fillna("").astype(str)
+    for column in numbers:
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
+    out["n"] = out["n"].fillna(0).astype(int)
+    return out[TEST_COLUMNS].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------
-# Two groups (panel vs expert, Denmark vs Norway): stratified tables and logistic regression
+# Estimates
 
 
-def cmh_test(tables: list[np.ndarray], alpha: float = 0.05) -> TestResult:
-    """Cochran-Mantel-Haenszel test over K strata of 2x2 tables (statsmodels StratifiedTable).
+def estimate_items(declarations: Declarations, table: pd.DataFrame,
+                   indicators: Mapping[str, Indicator]) -> list[Item]:
+    """Every item a wave's tests use, once, in declaration order."""
+    names: list[str] = []
+    for hypothesis in declarations.hypotheses:
+        for spec in hypothesis.tests:
+            for items in expand_items(spec.items, hypothesis.platforms):
+                names += [i for i in items if i not in names]
+    # An item this wave did not ask is left out, as the estimates stage does; the tests' rows
+    # (or the log, under `platforms: all`) say so.
+    return [resolve_item(table, name, indicators) for name in names
+            if asked(table, name, indicators)]
 
-    Rows: first group / second group; columns: item yes / no. Effect: the Mantel-Haenszel common
-    odds ratio with the Robins-Breslow-Greenland CI; the Breslow-Day test of homogeneous odds
-    ratios goes in the note. No continuity correction (R's mantelhaen.test(correct = FALSE)).
-    Strata where a row or column is empty carry no information and are left out.
+
+def battery_estimates(declarations: Declarations, tables: Mapping[str, pd.DataFrame],
+                      context: Context,
+                      weights: Mapping[str, pd.DataFrame | None]) -> pd.DataFrame:
+    """Shares per item (per level for ordered and nominal items) x segment, per wave.
+
+    Unweighted with Wilson intervals (as the report); weighted rows (Wilson on Kish's effective
+    n, stats.weighted_share) only for a wave whose weights are not all equal; otherwise one
+    marker row per wave says the wave is unweighted only.
     """
-    usable = [np.asarray(t, dtype=float) for t in tables
-              if np.asarray(t).sum() >= 2 and np.all(np.asarray(t).sum(axis=0) > 0)
-              and np.all(np.asarray(t).sum(axis=1) > 0)]
-    dropped = len(tables) - len(usable)
-    if not usable:
-        raise NotEstimable("no stratum has both groups and both answers")
-    stacked = np.dstack(usable)
-    st = StratifiedTable(stacked)
-    statistic = float(st.test_null_odds(correction=False).statistic)
-    low, high = st.oddsratio_pooled_confint(alpha=alpha)
-    notes = [f"Breslow-Day homogeneity p = {float(st.test_equal_odds().pvalue):.4g}"]
-    if dropped:
-        notes.append(f"{dropped} of {len(tables)} strata left out (one group or one answer only)")
-    odds = float(st.oddsratio_pooled)
-    # chi2.sf, not statsmodels' 1 - cdf, which rounds p below 1e-16 to 0.
-    return TestResult("cmh", statistic, 1.0, float(sps.chi2.sf(statistic, 1)), "odds_ratio_mh", odds,
-                      float(low), float(high), int(stacked.sum()), "; ".join(notes),
-                      direction_observed=_sign_direction(odds, 1.0, "first_greater", "second_greater"))
+    frames: list[pd.DataFrame] = []
+    segment = context.settings.segment
+    for wave in sorted(tables):
+        table = tables[wave]
+        if segment not in table.columns:
+            continue
+        shares = _share_definitions(estimate_items(declarations, table, context.indicators))
+        work = table.copy()
+        for name, (_source, mask) in shares.items():
+            work[name] = mask
+        definitions = {name: Indicator(name, name, (True,), name) for name in shares}
+        unweighted = share_estimates(work, definitions, wave=wave, segment_column=segment,
+                                     alpha=context.alpha)
+        unweighted = unweighted.rename(columns={"indicator": "item", "ci_method": "method"})
+        unweighted["n_eff"] = unweighted["n"].astype(float)
+        frames.append(unweighted[ESTIMATE_COLUMNS])
+        frames.append(_weighted_estimates(wave, work, definitions, weights.get(wave), segment,
+                                          context.alpha))
+    estimates = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else \
+        pd.DataFrame(columns=ESTIMATE_COLUMNS)
+    for column in ("share", "ci_low", "ci_high", "n_eff"):
+        estimates[column] = estimates[column].astype(float)
+    for column in ("n", "k"):
+        estimates[column] = estimates[column].astype(int)
+    estimates["weighted"] = estimates["weighted"].astype(bool)
+    for column in ("wave", "item", "segment", "method", "note"):
+        estimates[column] = estimates[column].fillna("").astype(str)
+    return estimates[ESTIMATE_COLUMNS].reset_index(drop=True)
 
 
-def logistic_group_effect(frame: pd.DataFrame, *, outcome: str, group: str, adjust: str | None,
-                          interaction: bool = False, alpha: float = 0.05) -> TestResult:
-    """Logistic regression outcome ~ group + C(adjust) [+ group:C(adjust)] (statsmodels GLM).
-
-    `group` is 0/1 (1 = the first named group). Main effect: the adjusted odds ratio of the
-    group with its Wald CI, p from the likelihood-ratio test of dropping the group. With
-    `interaction`, the row is the LR test of the group x adjust interaction (does the group
-    difference vary across segments?); its effect is the main-effect odds ratio of the model
-    without interaction. Perfect separation is reported, not estimated.
-    """
-    import statsmodels.formula.api as smf
-    from statsmodels.genmod.families import Binomial
-    from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
-
-    columns = [outcome, group] + ([adjust] if adjust else [])
-    data = frame[columns].dropna().copy()
-    data[outcome] = data[outcome].astype(float)
-    data[group] = data[group].astype(float)
-    if data[outcome].nunique() < 2:
-        raise NotEstimable("constant item: every answer is the same")
-    if data[group].nunique() < 2:
-        raise NotEstimable("only one group has answers")
-    adjusted = f" + C({adjust})" if adjust and data[adjust].nunique() > 1 else ""
-    base = f"{outcome} ~ 1{adjusted}"
-    main = f"{outcome} ~ {group}{adjusted}"
-    full = f"{outcome} ~ {group} * C({adjust})" if adjusted else main
-
-    def fit(formula: str) -> Any:  # a statsmodels GLMResults
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PerfectSeparationWarning)
-            try:
-                return smf.glm(formula, data, family=Binomial()).fit()
-            except (PerfectSeparationWarning, PerfectSeparationError) as exc:
-                raise NotEstimable("perfect separation: an odds ratio is not identified") from exc
-
-    null_fit, main_fit = fit(base), fit(main)
-    beta = float(main_fit.params[group])
-    low, high = (float(v) for v in np.exp(main_fit.conf_int(alpha=alpha).loc[group]))
-    odds = math.exp(beta)
-    direction = _sign_direction(odds, 1.0, "first_greater", "second_greater")
-    if not interaction:
-        lr = float(2 * (main_fit.llf - null_fit.llf))
-        return TestResult("logit_group", lr, 1.0, float(sps.chi2.sf(lr, 1)), "odds_ratio_adjusted",
-                          odds, low, high, int(main_fit.nobs),
-                          "p: likelihood-ratio test" + (f"; adjusted for {adjust}" if adjusted else ""),
-                          direction_observed=direction)
-    if not adjusted:
-        raise NotEstimable(f"one level of {adjust} only: no interaction to test")
-    full_fit = fit(full)
-    lr = float(2 * (full_fit.llf - main_fit.llf))
-    df = float(full_fit.df_model - main_fit.df_model)
-    return TestResult("logit_group_interaction", lr, df, float(sps.chi2.sf(lr, df)),
-                      "odds_ratio_adjusted", odds, low, high, int(full_fit.nobs),
-                      f"p: likelihood-ratio test of {group} x {adjust}; effect from the model "
-                      "without interaction", direction_observed=direction)
-
-
-# --------------------------------------------------------------------------------------------
-# Multiplicity
-
-
-def adjust_pvalues(p: pd.Series, method: str) -> pd.Series:
-    """Holm ('holm') or Benjamini-Hochberg ('fdr_bh') over the finite p-values (statsmodels
-    multipletests); rows without a p stay NaN (their note says why)."""
-    out = pd.Series(NAN, index=p.index, dtype=float)
-    finite = p.astype(float).notna()
-    if finite.any():
-        out[finite] = multipletests(p[finite].astype(float).to_numpy(), method=method)[1]
+def _share_definitions(items: list[Item]) -> dict[str, tuple[str, pd.Series]]:
+    """share name -> (item, boolean mask with NA = unanswered)."""
+    out: dict[str, tuple[str, pd.Series]] = {}
+    for item in items:
+        if item.kind == "binary":
+            out[item.name] = (item.name, item.values)
+            continue
+        answered = item.values.notna()
+        for level in item.values.cat.categories:
+            mask = (item.values.astype("object") == level).astype("boolean")
+            out[f"{item.name}={level}"] = (item.name, mask.where(answered, pd.NA))
     return out
 
 
-def _sign_direction(value: float, null: float, above: str, below: str) -> str:
+def _weighted_estimates(wave: str, work: pd.DataFrame, definitions: Mapping[str, Indicator],
+                        weights: pd.DataFrame | None, segment: str, alpha: float) -> pd.DataFrame:
+    if weights is None or "weight" not in weights.columns:
+        return _marker_row(wave, len(work), NO_WEIGHTS_NOTE)
+    joined = work[["respondent_id"]].merge(weights[["respondent_id", "weight"]], how="left",
+                                           on="respondent_id", validate="one_to_one")
+    w = joined["weight"].to_numpy(dtype=float)
+    if np.isnan(w).any():
+        return _marker_row(wave, len(work), f"{int(np.isnan(w).sum())} respondent(s) without a "
+                                            "weight: unweighted only")
+    if weights_are_trivial(w):
+        return _marker_row(wave, len(work), NO_WEIGHTS_NOTE)
+    rows: list[dict[str, Any]] = []
+    segments = [ALL_SEGMENTS, *[str(s) for s in _segment_levels(work, segment)]]
+    for name in definitions:
+        mask = work[name]
+        for segment_name in segments:
+            members = np.ones(len(work), bool) if segment_name == ALL_SEGMENTS else \
+                (work[segment].astype("object").astype(str) == segment_name).to_numpy()
+            answered = mask.notna().to_numpy() & members
+            row: dict[str, Any] = {"wave": wave, "item": name, "segment": segment_name,
+                                   "weighted": True, "n": int(answered.sum()),
+                                   "k": int(mask[answered].astype(bool).sum()),
+                                   "method": "wilson_kish", "note": ""}
+            if not answered.any():
+                row.update(n_eff=np.nan, share=np.nan, ci_low=np.nan, ci_high=np.nan,
+                           note="no respondent in this segment answered the item")
+            else:
+                share = weighted_share(mask[answered].astype(bool).to_numpy(), w[answered], alpha)
+                row.update(n_eff=share.n_eff, share=share.share, ci_low=share.ci_low,
+                           ci_high=share.ci_high)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
+
+
+def _marker_row(wave: str, n: int, note: str) -> pd.DataFrame:
+    return pd.DataFrame([{"wave": wave, "item": "*", "segment": ALL_SEGMENTS, "weighted": True,
+                          "n": n, "k": 0, "n_eff": np.nan, "share": np.nan, "ci_low": np.nan,
+                          "ci_high": np.nan, "method": "", "note": note}], columns=ESTIMATE_COLUMNS)
+
+
+# --------------------------------------------------------------------------------------------
+# Summary
+
+
+def summary_markdown(battery: Battery, declarations: Declarations, config: Mapping[str, Any],
+                     waves: Sequence[str]) -> str:
+    """A readable account of the battery: the disclosure first, then per hypothesis its rows."""
+    lines: list[str] = ["# smesocial: hypothesis battery", ""]
+    for wave in waves:
+        disclosure = " ".join(str(config["waves"][wave]["disclosure"]).split())
+        lines += [f"> **{wave}**: {disclosure}", ""]
+    tests = battery.tests
+    with_p = int(tests["p"].notna().sum())
+    without = len(tests) - with_p
+    counted = (f"{with_p} with a p-value; {without} without, each with a note saying why"
+               if without else "each with a p-value")
+    lines += [
+        f"{len(tests)} tests ({counted}) and {len(battery.estimates)} estimates, in "
+        "`results/stats/tests.csv` and `results/stats/estimates.csv` (and `.parquet`). p-values "
+        "are two-sided; `p_adj_holm` is Holm-adjusted within the hypothesis family, `p_adj_bh` "
+        "Benjamini-Hochberg across the whole battery. Hypotheses, directions and families were "
+        "declared in `config/hypotheses.yaml` before the results were computed.",
+        "",
+    ]
+    family_names = declarations.families
+    for hypothesis in declarations.hypotheses:
+        rows = tests[tests["hypothesis"] == hypothesis.id]
+        lines += [f"## {hypothesis.id}", "", f"*{hypothesis.statement}*", "",
+                  f"Family: {hypothesis.family} ({family_names.get(hypothesis.family, '')}); "
+                  f"waves: {', '.join(hypothesis.waves)}; declared direction: {hypothesis.direction}.",
+                  ""]
+        if rows.empty:
+            lines += ["No rows.", ""]
+            continue
+        lines += [_rows_markdown(rows), ""]
+    if battery.skipped:
+        lines += ["## Not asked", "",
+                  "Item sets left out because a wave did not ask them (`platforms: all`):", "",
+                  *[f"- {s}" for s in battery.skipped], ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _rows_markdown(rows: pd.DataFrame) -> str:
+    shown = pd.DataFrame({
+        "item": rows["item"], "segment": rows["segment"], "test": rows["test"],
+        "statistic": rows.apply(lambda r: _number(r.statistic, 2) + (
+            f" ({_number(r.df, 0)} df)" if math.isfinite(r.df) else ""), axis=1),
+        "p": rows["p"].map(_p), "p Holm": rows["p_adj_holm"].map(_p),
+        "effect [95% CI]": rows.apply(_effect, axis=1),
+        "observed": rows["direction_observed"],
+        "note": rows["note"].map(lambda s: s if len(s) <= 90 else s[:87] + "..."),
+    })
+    return shown.to_markdown(index=False)
+
+
+def _number(value: float, digits: int) -> str:
+    return "" if not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def _p(value: float) -> str:
     if not math.isfinite(value):
         return ""
-    return above if value > null else below if value < null else "none"
+    return "<0.0001" if value < 1e-4 else f"{value:.4f}"
+
+
+def _effect(row: pd.Series) -> str:
+    if not math.isfinite(row.effect_size):
+        return ""
+    text = f"{row.effect_size_name} {row.effect_size:.3f}"
+    if math.isfinite(row.effect_ci_low) and math.isfinite(row.effect_ci_high):
+        text += f" [{row.effect_ci_low:.3f}, {row.effect_ci_high:.3f}]"
+    if row.secondary_effect_name and math.isfinite(row.secondary_effect):
+        text += f"; {row.secondary_effect_name} {row.secondary_effect:.3f}"
+    return text

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from smesocial.reproduction import not_reproduced, status_sentence
+from smesocial.reproduce import not_reproduced, status_sentence
 
 
 def summary_markdown(

@@ -50,8 +50,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from smesocial.clean import apply_exclusions, with_employee_counts
-from smesocial.codebook import build_ingested, respondent_key_salt
+from smesocial.clean import apply_exclusions
+from smesocial.ingest import with_employee_counts
+from smesocial.ingest import build_ingested, respondent_key_salt
 from smesocial.config import (
     Codebook,
     Harmonised,
@@ -63,10 +64,10 @@ from smesocial.config import (
     load_yaml,
 )
 from smesocial.errors import InputError
-from smesocial.io import read_export
-from smesocial.reproduction import compare_published
+from smesocial.readers import read_export
+from smesocial.reproduce import compare_published
 from smesocial.segment import load_schemes, segment_table
-from smesocial.stats import asked_indicators, share_estimates
+from smesocial.estimates import asked_indicators, share_estimates
 
 DEFAULT_GENERATOR = "smesocial.synthetic.dk"  # a parameters file without `generator`
 NA: None = None  # the "no answer" category in allocations and in the harmonised frame

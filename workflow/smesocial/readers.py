@@ -667,15 +667,3 @@ _READERS: dict[str, Callable[[Path, ExportFormat, Sequence[str]], RawRecords]] =
     "xlsx": _read_xlsx,
     "sav": _read_sav,
 }
-
-
-def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write a table so that the same frame always gives the same bytes.
-
-    No index (a RangeIndex would be stored as metadata that changes with filtering); pyarrow
-    writes no timestamps, so the file depends only on the data, dtypes and library versions.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    frame.reset_index(drop=True).to_parquet(path, engine="pyarrow", index=False,
-                                            compression="snappy")

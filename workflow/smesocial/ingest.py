@@ -1,4 +1,8 @@
-"""Applying a wave's codebook: raw labels -> harmonised variables, and the ingested table.
+"""Ingest: a wave's raw export -> the ingested table (one row per raw record, direct
+identifiers dropped, labels recoded to the harmonised variables, employee counts parsed).
+
+Reading the export in its format (csv, xlsx, sav) is smesocial.readers; this module applies the
+wave's codebook and parses the counts, once, for every later stage.
 
 Recoding is strict: every non-empty cell must match a label the codebook lists for the item's
 scale (compared after `normalise_label`: Unicode form, white space, case, quote and dash styles),
@@ -15,18 +19,26 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from smesocial.config import Codebook, Harmonised, Scale
 from smesocial.errors import InputError
-from smesocial.io import RAW_ROW
+from smesocial.readers import RAW_ROW, read_export  # noqa: F401 - the stage's reader
 
 log = logging.getLogger(__name__)
 
 STATUSES = ("complete", "partial")
+
+Kind = Literal["exact", "approximate", "range", "open_ended"]
+
+MAX_EMPLOYEES = 1_000_000  # beyond any Danish/Norwegian firm: a typo, not a head count
+EXPECTED_COUNT = ("a whole number of employees such as '12' or '1.200', an approximate one "
+                  "('ca. 40'), a range ('1-10') or an open-ended one ('200+', 'over 200')")
+
 
 
 # Typographic variants survey tools and word processors substitute for what a codebook author
@@ -311,3 +323,125 @@ def build_ingested(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised
     leaked = set(codebook.identifiers) & set(ingested.columns)
     assert not leaked, f"identifier columns would be written: {leaked}"
     return ingested
+
+
+# --- employee counts ------------------------------------------------------------------------
+
+
+
+@dataclass(frozen=True)
+class EmployeeCount:
+    """A parsed head count. `value` is what analyses use: the count itself; for a range the
+    midpoint rounded down; for an open-ended answer its lower bound. [low, high] is what the
+    respondent actually said (high None = no upper bound); segmentation uses it."""
+
+    value: int
+    low: int
+    high: int | None
+    kind: Kind
+
+
+# A count: plain digits, or digits grouped in threes by '.' (Danish thousands) or a space.
+_NUM = r"\d{1,3}(?:[. ]\d{3})+|\d+"
+_APPROX = re.compile(r"^(?:ca\.?|cirka|circa|omkring|approx\.?|~)\s*(?P<rest>.+)$")
+_UNIT = re.compile(r"\s*(?:ansatte|ansat|medarbejdere|medarbejder|personer|pers\.?|"
+                   r"tilsette|employees)\.?$")
+_EXACT = re.compile(rf"^(?P<n>{_NUM})$")
+_RANGE = re.compile(rf"^(?P<a>{_NUM})\s*-\s*(?P<b>{_NUM})$")
+_PLUS = re.compile(rf"^(?:(?P<n>{_NUM})\s*\+|(?:mindst|min\.?|>=)\s*(?P<m>{_NUM}))$")
+_OVER = re.compile(rf"^(?:over|mere end|flere end|mer enn|fler enn|>)\s*(?P<n>{_NUM})$")
+_DECIMAL = re.compile(r"^\d+[.,]\d+$")
+
+
+def _int(text: str) -> int:
+    return int(text.replace(".", "").replace(" ", ""))
+
+
+def _checked(count: EmployeeCount, text: str) -> EmployeeCount:
+    top = count.high if count.high is not None else count.low
+    if top > MAX_EMPLOYEES:
+        raise ValueError(f"{text!r} is implausibly large (more than {MAX_EMPLOYEES:,} employees); "
+                         f"expected {EXPECTED_COUNT}")
+    return count
+
+
+def parse_employee_count(text: str | None) -> EmployeeCount:
+    """Parse a typed employee count ("12", "ca. 40", "1-10", "100–150", "200+", "1.200").
+
+    Raises ValueError, saying what was expected, for anything else: empty, words ("mange"),
+    negative, decimals ("1,5"), reversed ranges ("10-5"), more than a million.
+    """
+    if text is None or (not isinstance(text, str) and pd.isna(text)):
+        raise ValueError(f"no employee count given; expected {EXPECTED_COUNT}")
+    # The labels' normalisation: NFKC, one dash style, no invisible characters, casefolded.
+    t = normalise_label(str(text))
+    if not t:
+        raise ValueError(f"empty employee count; expected {EXPECTED_COUNT}")
+    t = _UNIT.sub("", t).strip()
+    approximate = False
+    if m := _APPROX.match(t):
+        approximate, t = True, m["rest"].strip()
+    if re.match(r"^-\s*\d", t):
+        raise ValueError(f"{text!r} is negative; expected {EXPECTED_COUNT}")
+    if m := _EXACT.match(t):
+        n = _int(m["n"])
+        return _checked(EmployeeCount(n, n, n, "approximate" if approximate else "exact"), text)
+    if m := _RANGE.match(t):
+        a, b = _int(m["a"]), _int(m["b"])
+        if a > b:
+            raise ValueError(f"{text!r} is a range whose lower bound exceeds its upper bound; "
+                             f"expected {EXPECTED_COUNT}")
+        return _checked(EmployeeCount((a + b) // 2, a, b, "range"), text)
+    if m := _PLUS.match(t):
+        n = _int(m["n"] or m["m"])
+        return _checked(EmployeeCount(n, n, None, "open_ended"), text)
+    if m := _OVER.match(t):
+        n = _int(m["n"]) + 1  # "over 200" is strictly more than 200
+        return _checked(EmployeeCount(n, n, None, "open_ended"), text)
+    if _DECIMAL.match(t):
+        raise ValueError(f"{text!r} is a decimal number, but a head count is whole; "
+                         f"expected {EXPECTED_COUNT}")
+    raise ValueError(f"{text!r} is not an employee count; expected {EXPECTED_COUNT}")
+
+
+def parse_employee_column(texts: pd.Series, rows: pd.Series, *, source: str,
+                          column: str) -> pd.DataFrame:
+    """Parse every non-empty count; NA stays NA. All unreadable rows are reported in one
+    InputError (file `source`, the raw `column`, their `raw_row`s and values)."""
+    parsed: dict[Any, EmployeeCount] = {}
+    bad: list[tuple[int, str, str]] = []
+    for idx, text in texts.items():
+        if pd.isna(text):
+            continue
+        try:
+            parsed[idx] = parse_employee_count(text)
+        except ValueError as exc:
+            # The shared "expected ..." goes once into the error, not once per value.
+            bad.append((int(rows[idx]), text, str(exc).split("; expected")[0]))
+    if bad:
+        bad.sort()
+        raise InputError(source, f"{len(bad)} employee count(s) cannot be read "
+                         f"(first: {bad[0][2]})", column=column, rows=[r for r, _t, _m in bad],
+                         found=[t for _r, t, _m in bad], expected=EXPECTED_COUNT)
+
+    def pick(attr: str) -> list[Any]:
+        return [getattr(parsed[i], attr) if i in parsed else None for i in texts.index]
+
+    return pd.DataFrame({
+        "employees": pd.array(pick("value"), dtype="Int64"),
+        "employees_low": pd.array(pick("low"), dtype="Int64"),
+        "employees_high": pd.array(pick("high"), dtype="Int64"),
+        "employees_kind": pd.array(pick("kind"), dtype="str"),
+    }, index=texts.index)
+
+
+def with_employee_counts(ingested: pd.DataFrame, *, source: str, column: str) -> pd.DataFrame:
+    """The ingested table with its counts parsed (employees, employees_low/high/kind).
+
+    Every count is checked except those of rows marked as test responses (junk typed there is
+    excluded anyway; their counts stay NA), so a bad export stops at ingest, naming `source`,
+    the raw `column` and every unreadable raw row."""
+    real = ~ingested["is_test_marked"].astype(bool)
+    counts = parse_employee_column(ingested.loc[real, "employees_raw"], ingested[RAW_ROW],
+                                   source=source, column=column)
+    return ingested.join(counts.reindex(ingested.index))

@@ -16,10 +16,11 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from smesocial.codebook import build_ingested
+from smesocial.ingest import build_ingested
 from smesocial.config import Codebook, load_codebook
 from smesocial.errors import InputError
-from smesocial.io import read_export, required_columns, write_parquet
+from smesocial.readers import read_export, required_columns
+from smesocial.tables import write_parquet
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPORT = ROOT / "data" / "raw" / "dk_2024" / "dk_2024_survey_export.csv"

@@ -13,7 +13,7 @@ import nbformat
 import papermill
 from nbformat import NotebookNode
 
-from smesocial.figures import normalise_executed_notebook, notebook_errors, notebook_from_script
+from smesocial.notebooks import normalise_executed_notebook, notebook_errors, notebook_from_script
 from smesocial.runner import log, run_step
 
 KERNEL = "smesocial"

@@ -1008,7 +1008,7 @@ INJECTED_TAG = "injected-parameters"
 def normalise_executed_notebook(nb: Any) -> Any:
     """Strip the times papermill records (start, end and duration of the notebook and of each
     cell) and give papermill's injected-parameters cell a fixed id (nbformat draws a random one).
-    Per-cell timings and split stream outputs are nbclient's to avoid: run_notebook.py executes
+    Per-cell timings and split stream outputs are nbclient's to avoid: scripts/notebooks.py executes
     with `record_timing=False, coalesce_streams=True`. In place on a NotebookNode or a plain
     dict; returns it."""
     papermill = nb.get("metadata", {}).get("papermill")

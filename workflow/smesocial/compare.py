@@ -376,7 +376,7 @@ def definition_masks(table: pd.DataFrame, definition: Definition,
     platform and skipped the others is counted as not active: that answer is all we have)."""
     import pandas as pd
 
-    from smesocial.stats import indicator_hits
+    from smesocial.estimates import indicator_hits
 
     values = ", ".join(str(v) for v in definition.values)
     if definition.combine == "any":
@@ -408,10 +408,10 @@ def definition_masks(table: pd.DataFrame, definition: Definition,
 
 def newcombe_difference(k1: int, n1: int, k2: int, n2: int,
                         alpha: float = 0.05) -> tuple[float, float, float]:
-    """smesocial.stats.newcombe_difference (imported lazily, see the module docstring)."""
-    from smesocial import stats
+    """smesocial.estimates.newcombe_difference (imported lazily, see the module docstring)."""
+    from smesocial import estimates
 
-    return stats.newcombe_difference(k1, n1, k2, n2, alpha)
+    return estimates.newcombe_difference(k1, n1, k2, n2, alpha)
 
 
 def _groups(table: pd.DataFrame, segments: Sequence[str]) -> list[tuple[str, pd.Series]]:
@@ -423,7 +423,7 @@ def _groups(table: pd.DataFrame, segments: Sequence[str]) -> list[tuple[str, pd.
 
 
 def _estimate_row(k: int, n: int, alpha: float) -> dict[str, Any]:
-    from smesocial.stats import share_row
+    from smesocial.estimates import share_row
 
     return {"n": n, "k": k, **share_row(k, n, alpha)}
 
@@ -548,7 +548,7 @@ def compare_waves(tables: Mapping[str, pd.DataFrame], waves: Sequence[WaveInfo],
     two waves (a reworded item mapped to the same variable), the difference row says so."""
     import pandas as pd
 
-    from smesocial.stats import indicator_hits
+    from smesocial.estimates import indicator_hits
 
     texts = texts or {}
     country = waves[0].country

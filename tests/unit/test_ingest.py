@@ -8,10 +8,9 @@ import hashlib
 import pandas as pd
 import pytest
 
-from smesocial.codebook import (build_ingested, hash_respondent_key, mark_test_responses,
-                                normalise_label, recode, respondent_key_salt, validate_codebook)
+from smesocial.ingest import (build_ingested, hash_respondent_key, mark_test_responses, normalise_label, recode, respondent_key_salt, validate_codebook)
 from smesocial.errors import InputError
-from smesocial.io import read_export
+from smesocial.readers import read_export
 
 FB_POST = "Hvor ofte poster virksomheden på følgende sociale medier? - Facebook"
 FB_IMPORTANT = ("Hvor enig er du i, at følgende sociale medier vil være vigtige for at vækste "

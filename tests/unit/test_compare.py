@@ -1,4 +1,4 @@
-"""smesocial.harmonise: the spec's checks, Newcombe's interval, and the comparison tables."""
+"""smesocial.compare: the spec's checks, Newcombe's interval, and the comparison tables."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import yaml
 
 from smesocial.config import Harmonised, Indicator, load_codebook
 from smesocial.errors import InputError
-from smesocial.harmonise import (WaveInfo, compare_cross_country, compare_waves,
-                                 country_waves, definition_masks, load_spec, newcombe_difference,
-                                 non_comparabilities_table, question_texts, with_segment)
-from smesocial.stats import wilson_interval
+from smesocial.compare import (WaveInfo, compare_cross_country, compare_waves, country_waves, definition_masks, load_spec, newcombe_difference, non_comparabilities_table, question_texts, with_segment)
+from smesocial.estimates import wilson_interval
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "config" / "harmonisation.yaml"
@@ -288,6 +286,7 @@ def test_question_texts_follow_derived_variables(harmonised):
 
 
 def test_segment_name_of_everyone_is_the_estimates_one():
-    from smesocial import harmonise, stats
+    from smesocial import compare as harmonise
+    from smesocial import estimates as stats
 
     assert harmonise.ALL_SEGMENTS == stats.ALL_SEGMENTS == "all"

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from smesocial.reproduction import check_rank_claims, compare_published
+from smesocial.reproduce import check_rank_claims, compare_published
 
 
 def estimates() -> pd.DataFrame:
