@@ -276,6 +276,25 @@ def test_identical_answers_within_window_are_duplicates_whatever_the_key(config)
     assert "started 30 min 00 s after it" in reason[4] and "a respondent key is missing" in reason[4]
 
 
+def test_evidence_chains_make_one_firm_across_keys_and_answers(config):
+    # F1 and F2 give identical answers 10 minutes apart under different keys; F3 shares F2's key
+    # but answers otherwise, days later. All three are one firm (linked through F2); G1 is not.
+    frame = ingested_frame([
+        row(2, "F1", key="cvrA", started="2023-12-05 10:00", post="daily"),
+        row(3, "F2", key="cvrB", started="2023-12-05 10:10", post="daily"),
+        row(4, "F3", key="cvrB", started="2023-12-09 09:00", post="never"),
+        row(5, "G1", key="cvrC", started="2023-12-05 10:05", post="monthly"),
+    ])
+    clean, exclusions, _flow = run_clean(frame, _with(config, duplicate_window_minutes=30),
+                                         "dk_2024")
+    assert _rules(exclusions) == {3: "duplicate_submission", 4: "duplicate_submission"}
+    assert sorted(clean["response_id"]) == ["F1", "G1"]
+    reason = exclusions.set_index("raw_row")["reason"]
+    assert "identical to response F1" in reason[3]
+    assert reason[4].startswith("duplicate submission of the same firm as response F1 through "
+                                "another of its submissions")
+
+
 def test_identical_answers_do_not_chain_beyond_the_window(config):
     # Identical answers every 20 minutes: each within the window of the previous one, but only
     # the second is within the window of the first; the third starts a new firm.

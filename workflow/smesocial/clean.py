@@ -33,6 +33,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from smesocial.errors import InputError
 from smesocial.readers import RAW_ROW
@@ -122,28 +124,12 @@ def _rule_test_response(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     return pd.Series(reason, index=frame.index, dtype="str").where(frame["is_test_marked"].astype(bool))
 
 
-class _Components:
-    """Union-find over row labels: submissions linked by any duplicate evidence are one firm."""
-
-    def __init__(self, labels: Sequence[Any]) -> None:
-        self.parent = {label: label for label in labels}
-
-    def find(self, label: Any) -> Any:
-        while self.parent[label] != label:
-            self.parent[label] = self.parent[self.parent[label]]
-            label = self.parent[label]
-        return label
-
-    def union(self, a: Any, b: Any) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[rb] = ra
-
-    def groups(self) -> list[list[Any]]:
-        out: dict[Any, list[Any]] = {}
-        for label in self.parent:
-            out.setdefault(self.find(label), []).append(label)
-        return list(out.values())
+def _linked_submissions(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Submissions linked by any duplicate evidence (pairs of positions) are one firm: the
+    connected components of that graph, one label per position (scipy's csgraph)."""
+    graph = coo_matrix((np.ones(len(first), dtype=np.int8), (first, second)), shape=(n, n))
+    _count, labels = connected_components(graph, directed=False)
+    return labels
 
 
 def answer_signatures(frame: pd.DataFrame, answer_columns: Sequence[str]) -> pd.Series:
@@ -171,11 +157,15 @@ def _rule_duplicate(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
     # Submission order: start time, then file order (NaT last, so undated rows count as later).
     ordered = frame.sort_values(["started", RAW_ROW], na_position="last", kind="stable")
-    components = _Components(list(ordered.index))
+    position = pd.Series(np.arange(len(ordered)), index=ordered.index)
     keys = ordered["respondent_key_hash"]
-    for _key, group in ordered[keys.notna()].groupby("respondent_key_hash", sort=False):
-        for idx in group.index[1:]:
-            components.union(group.index[0], idx)
+    # Same respondent key: every submission linked to the key's first one.
+    keyed = np.flatnonzero(keys.notna().to_numpy())
+    codes, _uniques = pd.factorize(keys.to_numpy()[keyed])
+    _levels, first_of_code = np.unique(codes, return_index=True)
+    key_from, key_to = keyed[first_of_code[codes]], keyed
+    window_from: list[int] = []
+    window_to: list[int] = []
     signatures = answer_signatures(ordered, ctx.answer_columns)
     # Matchable on answers: answered something and has a start time to compare.
     dated = signatures.notna() & ordered["started"].notna()
@@ -194,13 +184,18 @@ def _rule_duplicate(frame: pd.DataFrame, ctx: Context) -> pd.Series:
             anchor = members[0]
             for idx in members[1:]:
                 if starts[idx] - starts[anchor] <= window:
-                    components.union(anchor, idx)
+                    window_from.append(int(position[anchor]))
+                    window_to.append(int(position[idx]))
                 else:
                     anchor = idx
     which = "first" if keep == "first_complete" else "last"
-    for members in components.groups():
+    component = _linked_submissions(
+        len(ordered), np.concatenate([key_from, np.array(window_from, dtype=np.int64)]),
+        np.concatenate([key_to, np.array(window_to, dtype=np.int64)]))
+    for _label, members in pd.Series(ordered.index).groupby(component, sort=False):
         if len(members) < 2:
             continue
+        members = list(members)
         group = ordered.loc[members]  # `members` are in submission order
         complete = group[group["status"] == "complete"]
         pool = complete if len(complete) else group
