@@ -21,10 +21,14 @@ from statsmodels.stats.contingency_tables import StratifiedTable, Table
 
 from smesocial.config import Indicator
 from smesocial.errors import InputError
-from smesocial.stats import TestSpec as Spec
-from smesocial.stats import (NO_WEIGHTS_NOTE, TEST_COLUMNS, Declarations, Hypothesis, Settings, load_hypotheses, run_battery, summary_markdown)
-from smesocial.inference import (NotEstimable, adjust_pvalues, association_test, cochran_armitage, cochrans_q_test, cohens_h, cmh_test, cramers_v_interval, kruskal_wallis, logistic_group_effect, mcnemar_paired, newcombe_paired_interval, ordinal_trend, trend_in_proportions)
-from smesocial.estimates import weighted_share, wilson_interval
+from smesocial.estimates import NO_WEIGHTS_NOTE, item_estimates, weighted_share, wilson_interval
+from smesocial.hypotheses import Declarations, Hypothesis, Settings, load_hypotheses
+from smesocial.hypotheses import TestSpec as Spec
+from smesocial.inference import (NotEstimable, adjust_pvalues, association_test, cmh_test,
+                                 cochran_armitage, cochrans_q_test, cohens_h, cramers_v_interval,
+                                 kruskal_wallis, logistic_group_effect, mcnemar_paired,
+                                 newcombe_paired_interval, ordinal_trend, trend_in_proportions)
+from smesocial.stats import TEST_COLUMNS, run_battery, summary_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "tests" / "data" / "reference"
@@ -530,11 +534,17 @@ def test_holm_is_within_family_and_bh_across_the_battery():
     assert rows.p_adj_bh.tolist() == pytest.approx(adjust_pvalues(rows.p, "fdr_bh").tolist())
 
 
+def estimates_of(hypotheses: list[Hypothesis], table: pd.DataFrame, weights: pd.DataFrame):
+    declarations = Declarations(FAST, {"f": "family f", "g": "family g"}, tuple(hypotheses))
+    return item_estimates(declarations, table, "w", indicators=INDICATORS, weights=weights,
+                          alpha=0.05)
+
+
 def test_estimates_are_unweighted_with_a_marker_when_weights_are_trivial():
     table = firms()
     spec = Spec("cochran_armitage", ("important_linkedin",), "increasing")
     unit = pd.DataFrame({"respondent_id": table.respondent_id, "weight": 1.0})
-    est = battery([declared((spec,))], {"w": table}, weights={"w": unit}).estimates
+    est = estimates_of([declared((spec,))], table, unit)
     unweighted = est[~est.weighted]
     assert set(unweighted["segment"]) == {"all", "micro", "small", "medium"}
     row = unweighted.set_index("segment").loc["all"]
@@ -548,7 +558,7 @@ def test_estimates_gain_weighted_rows_when_weights_vary():
     weight = np.where(table.segment == "micro", 3.0, 0.5)
     weights = pd.DataFrame({"respondent_id": table.respondent_id, "weight": weight})
     spec = Spec("kruskal_wallis", ("post_linkedin",), "two_sided")
-    est = battery([declared((spec,))], {"w": table}, weights={"w": weights}).estimates
+    est = estimates_of([declared((spec,))], table, weights)
     weighted = est[est.weighted].set_index(["item", "segment"])
     daily = (table.post_linkedin == "daily").to_numpy()
     assert weighted.loc[("post_linkedin=daily", "all"), "share"] == pytest.approx(
@@ -564,10 +574,13 @@ def test_estimates_gain_weighted_rows_when_weights_vary():
 def test_battery_is_deterministic_and_the_summary_opens_with_the_disclosure():
     tests = (Spec("association", ("post_linkedin",), "two_sided"),
              Spec("kruskal_wallis", ("post_linkedin",), "two_sided"))
-    first = battery([declared(tests)], {"w": firms()})
-    second = battery([declared(tests)], {"w": firms()})
+    unit = pd.DataFrame({"respondent_id": firms().respondent_id, "weight": 1.0})
+    shares = {"w": estimates_of([declared(tests)], firms(), unit)}
+    first = battery([declared(tests)], {"w": firms()}, item_estimates=shares)
+    second = battery([declared(tests)], {"w": firms()}, item_estimates=shares)
     pd.testing.assert_frame_equal(first.tests, second.tests)
-    pd.testing.assert_frame_equal(first.estimates, second.estimates)
+    # The battery carries the estimates stage's shares as they are.
+    pd.testing.assert_frame_equal(first.estimates, shares["w"])
     declarations = Declarations(FAST, {"f": "family f"}, (declared(tests),))
     config = {"waves": {"w": {"disclosure": "Synthetic data: not findings, for testing."}}}
     text = summary_markdown(first, declarations, config, ["w"])

@@ -173,6 +173,7 @@ WAVE_OUTPUTS = [
     "flow.csv",
     "segment_counts.csv",
     "estimates.csv",
+    "item_estimates.parquet",
     "weights.parquet",
     "weights_summary.csv",
 ]

@@ -1,16 +1,21 @@
 # Estimates: the share of each indicator per segment (and all), on the base of those who
-# answered the item, with Wilson confidence intervals at level 1 - alpha.
+# answered the item, with Wilson confidence intervals at level 1 - alpha; and the shares behind
+# the hypothesis battery's tests (unweighted, and weighted where the wave's weights vary), which
+# the stats stage reads instead of computing them again.
 rule estimates:
     input:
         clean="results/{wave}/clean.parquet",
+        weights="results/{wave}/weights.parquet",
         harmonised=HARMONISED_FILE,
         indicators=INDICATORS_FILE,
+        hypotheses=HYPOTHESES_FILE,
     output:
-        report(
+        estimates=report(
             "results/{wave}/estimates.csv",
             caption="../report/estimates.rst",
             category="Estimates",
         ),
+        item_estimates="results/{wave}/item_estimates.parquet",
     log:
         "results/logs/{wave}/estimates.log",
     benchmark:

@@ -1,12 +1,13 @@
 # Stats: the study's hypotheses (config/hypotheses.yaml) as a tested battery over every wave:
-# tidy estimates and tests (Holm within families, Benjamini-Hochberg across the battery) and a
-# readable summary that opens with each wave's disclosure.
+# tidy tests (Holm within families, Benjamini-Hochberg across the battery) beside the shares the
+# estimates stage computed for them, and a readable summary that opens with each wave's
+# disclosure.
 rule stats:
     input:
         # Pooled (cross-wave) tests stratify on the harmonisation spec's common size scheme,
         # each analysis table's segment_<common_scheme>.
         clean=expand("results/{wave}/clean.parquet", wave=WAVES),
-        weights=expand("results/{wave}/weights.parquet", wave=WAVES),
+        item_estimates=expand("results/{wave}/item_estimates.parquet", wave=WAVES),
         hypotheses=HYPOTHESES_FILE,
         harmonised=HARMONISED_FILE,
         indicators=INDICATORS_FILE,

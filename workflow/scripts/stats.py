@@ -7,7 +7,8 @@ import pandas as pd
 
 from smesocial.config import load_harmonised, load_indicators
 from smesocial.compare import load_spec
-from smesocial.stats import load_hypotheses, run_battery, summary_markdown
+from smesocial.hypotheses import load_hypotheses
+from smesocial.stats import run_battery, summary_markdown
 from smesocial.tables import write_parquet
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv
@@ -25,12 +26,12 @@ def step(snakemake) -> None:
                                  harmonised.purposes)
     declarations = load_hypotheses(snakemake.input.hypotheses, harmonised.platforms)
     tables = by_wave(snakemake.input.clean)
-    weights = by_wave(snakemake.input.weights)
+    item_estimates = by_wave(snakemake.input.item_estimates)
     # Tests pooling waves stratify on the common size scheme, never on each wave's own one.
     common_scheme = load_spec(snakemake.input.harmonisation, config, harmonised).common_scheme
     battery = run_battery(
         declarations, tables, configured_waves=list(config["waves"]), indicators=indicators,
-        alpha=config["alpha"], seed=config["random_seed"], weights=weights,
+        alpha=config["alpha"], seed=config["random_seed"], item_estimates=item_estimates,
         common_scheme=common_scheme,
     )
     out = snakemake.output

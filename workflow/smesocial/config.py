@@ -246,8 +246,6 @@ def load_codebook(path: str | Path) -> Codebook:
 
 def load_config(path: str | Path = "config/config.yaml") -> dict[str, Any]:
     """Load config.yaml and validate it against the schema (as Snakemake's `validate` does)."""
-    import jsonschema
-
     path = Path(path)
     config = load_yaml(path)
     schema = load_yaml(path.parent / "schemas" / "config.schema.yaml")

@@ -39,3 +39,9 @@ class InputError(Exception):
         if self.expected is not None:
             parts.append(f"expected {self.expected}")
         return "; ".join(parts) + "."
+
+
+class NotEstimable(ValueError):
+    """A test's assumptions fail on these data (empty segment, constant item, separation...).
+
+    The message is the note the battery writes in the row instead of numbers."""

@@ -8,7 +8,7 @@ as the Danish report does. Intervals come from statsmodels (Wilson), not a hand-
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from smesocial.config import Indicator
+from smesocial.hypotheses import Declarations, Item, asked, expand_items, resolve_item
 
 ALL_SEGMENTS = "all"
 NAN = float("nan")
@@ -189,3 +190,125 @@ def weights_are_trivial(weights: np.ndarray) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+
+
+NO_WEIGHTS_NOTE = "no population targets: unweighted only"
+ITEM_ESTIMATE_COLUMNS = ["wave", "item", "segment", "weighted", "n", "k", "n_eff", "share", "ci_low",
+                    "ci_high", "method", "note"]
+
+
+# --------------------------------------------------------------------------------------------
+# The shares behind the hypothesis battery: every item its tests use, per level (ordered and
+# nominal items) x segment, unweighted and, where a wave has non-trivial weights, weighted.
+
+
+def estimate_items(declarations: Declarations, table: pd.DataFrame,
+                   indicators: Mapping[str, Indicator]) -> list[Item]:
+    """Every item a wave's tests use, once, in declaration order."""
+    names: list[str] = []
+    for hypothesis in declarations.hypotheses:
+        for spec in hypothesis.tests:
+            for items in expand_items(spec.items, hypothesis.platforms):
+                names += [i for i in items if i not in names]
+    # An item this wave did not ask is left out, as the estimates stage does; the tests' rows
+    # (or the log, under `platforms: all`) say so.
+    return [resolve_item(table, name, indicators) for name in names
+            if asked(table, name, indicators)]
+
+
+def item_estimates(declarations: Declarations, table: pd.DataFrame, wave: str, *,
+                   indicators: Mapping[str, Indicator], weights: pd.DataFrame | None,
+                   alpha: float = 0.05) -> pd.DataFrame:
+    """A wave's shares per battery item (per level for ordered and nominal items) x segment.
+
+    Unweighted with Wilson intervals (as the report); weighted rows (Wilson on Kish's effective
+    n, `weighted_share`) only where the wave's weights are not all equal, otherwise one marker
+    row says the wave is unweighted only. Empty where the table lacks the battery's segment
+    column."""
+    segment = declarations.settings.segment
+    if segment not in table.columns:
+        return typed_item_estimates([])
+    shares = _share_definitions(estimate_items(declarations, table, indicators))
+    work = table.copy()
+    for name, (_source, mask) in shares.items():
+        work[name] = mask
+    definitions = {name: Indicator(name, name, (True,), name) for name in shares}
+    unweighted = share_estimates(work, definitions, wave=wave, segment_column=segment,
+                                 alpha=alpha)
+    unweighted = unweighted.rename(columns={"indicator": "item", "ci_method": "method"})
+    unweighted["n_eff"] = unweighted["n"].astype(float)
+    return typed_item_estimates([unweighted[ITEM_ESTIMATE_COLUMNS],
+                                 _weighted_estimates(wave, work, definitions, weights, segment,
+                                                     alpha)])
+
+
+def typed_item_estimates(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Item estimate tables stacked (in the order given) with one set of column types."""
+    nonempty = [f for f in frames if len(f)]
+    estimates = (pd.concat(nonempty, ignore_index=True) if nonempty
+                 else pd.DataFrame(columns=ITEM_ESTIMATE_COLUMNS))
+    for column in ("share", "ci_low", "ci_high", "n_eff"):
+        estimates[column] = estimates[column].astype(float)
+    for column in ("n", "k"):
+        estimates[column] = estimates[column].astype(int)
+    estimates["weighted"] = estimates["weighted"].astype(bool)
+    for column in ("wave", "item", "segment", "method", "note"):
+        estimates[column] = estimates[column].fillna("").astype(str)
+    return estimates[ITEM_ESTIMATE_COLUMNS].reset_index(drop=True)
+
+
+def _share_definitions(items: list[Item]) -> dict[str, tuple[str, pd.Series]]:
+    """share name -> (item, boolean mask with NA = unanswered)."""
+    out: dict[str, tuple[str, pd.Series]] = {}
+    for item in items:
+        if item.kind == "binary":
+            out[item.name] = (item.name, item.values)
+            continue
+        answered = item.values.notna()
+        for level in item.values.cat.categories:
+            mask = (item.values.astype("object") == level).astype("boolean")
+            out[f"{item.name}={level}"] = (item.name, mask.where(answered, pd.NA))
+    return out
+
+
+def _weighted_estimates(wave: str, work: pd.DataFrame, definitions: Mapping[str, Indicator],
+                        weights: pd.DataFrame | None, segment: str, alpha: float) -> pd.DataFrame:
+    if weights is None or "weight" not in weights.columns:
+        return _marker_row(wave, len(work), NO_WEIGHTS_NOTE)
+    joined = work[["respondent_id"]].merge(weights[["respondent_id", "weight"]], how="left",
+                                           on="respondent_id", validate="one_to_one")
+    w = joined["weight"].to_numpy(dtype=float)
+    if np.isnan(w).any():
+        return _marker_row(wave, len(work), f"{int(np.isnan(w).sum())} respondent(s) without a "
+                                            "weight: unweighted only")
+    if weights_are_trivial(w):
+        return _marker_row(wave, len(work), NO_WEIGHTS_NOTE)
+    rows: list[dict[str, Any]] = []
+    segments = [ALL_SEGMENTS, *[str(s) for s in _segment_levels(work[segment])]]
+    for name in definitions:
+        mask = work[name]
+        for segment_name in segments:
+            members = np.ones(len(work), bool) if segment_name == ALL_SEGMENTS else \
+                (work[segment].astype("object").astype(str) == segment_name).to_numpy()
+            answered = mask.notna().to_numpy() & members
+            row: dict[str, Any] = {"wave": wave, "item": name, "segment": segment_name,
+                                   "weighted": True, "n": int(answered.sum()),
+                                   "k": int(mask[answered].astype(bool).sum()),
+                                   "method": "wilson_kish", "note": ""}
+            if not answered.any():
+                row.update(n_eff=np.nan, share=np.nan, ci_low=np.nan, ci_high=np.nan,
+                           note="no respondent in this segment answered the item")
+            else:
+                share = weighted_share(mask[answered].astype(bool).to_numpy(), w[answered], alpha)
+                row.update(n_eff=share.n_eff, share=share.share, ci_low=share.ci_low,
+                           ci_high=share.ci_high)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=ITEM_ESTIMATE_COLUMNS)
+
+
+def _marker_row(wave: str, n: int, note: str) -> pd.DataFrame:
+    return pd.DataFrame([{"wave": wave, "item": "*", "segment": ALL_SEGMENTS, "weighted": True,
+                          "n": n, "k": 0, "n_eff": np.nan, "share": np.nan, "ci_low": np.nan,
+                          "ci_high": np.nan, "method": "", "note": note}], columns=ITEM_ESTIMATE_COLUMNS)
+
+

@@ -23,6 +23,7 @@ from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_effectsize
 
 
+from smesocial.errors import NotEstimable  # noqa: F401 - raised by every test here
 from smesocial.estimates import newcombe_difference, wilson_interval
 
 # ============================================================================================
@@ -34,12 +35,6 @@ from smesocial.estimates import newcombe_difference, wilson_interval
 
 NAN = float("nan")
 MIN_EXPECTED = 5.0  # Cochran's rule: below this expected count the chi-square p is not trusted
-
-
-class NotEstimable(ValueError):
-    """A test's assumptions fail on these data (empty segment, constant item, separation...).
-
-    The message is the note the battery writes in the row instead of numbers."""
 
 
 @dataclass(frozen=True)

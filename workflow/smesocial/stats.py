@@ -1,10 +1,10 @@
 """The study's hypotheses as a tested battery: config/hypotheses.yaml -> tidy tables.
 
-`load_hypotheses` reads and checks the declarations; `run_battery` runs every declared test on
-the waves' clean tables and returns two tidy tables: `estimates` (one row per share, unweighted
-and, where a wave has non-trivial weights, weighted) and `tests` (one row per test, with Holm
-adjustment within each family and Benjamini-Hochberg across the whole battery).
-`summary_markdown` renders them for readers. The statistics are in smesocial.stats.
+`run_battery` runs every declared test (smesocial.hypotheses reads the declarations) on the
+waves' clean tables and returns two tidy tables: `tests` (one row per test, with Holm adjustment
+within each family and Benjamini-Hochberg across the whole battery) and `estimates` (the shares
+behind them, as the estimates stage computed them per wave). `summary_markdown` renders them for
+readers. The tests themselves are in smesocial.inference.
 
 Nothing here crashes on awkward data: a test whose assumptions fail (empty segment, constant
 item, perfect separation, item not asked in a wave, wave not configured) gives a row whose note
@@ -16,239 +16,25 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from smesocial.config import PLATFORM_KEY, Indicator, load_yaml
+from smesocial.config import Indicator
 from smesocial.errors import InputError
-from smesocial.estimates import ALL_SEGMENTS, share_estimates, weighted_share, weights_are_trivial
-from smesocial.inference import (NotEstimable, TestResult, adjust_pvalues, association_test, cmh_test, cochrans_q_test, crosstab, kruskal_wallis, logistic_group_effect, mcnemar_paired, ordinal_trend, paired_counts, trend_in_proportions)
+from smesocial.estimates import ALL_SEGMENTS, typed_item_estimates
+from smesocial.hypotheses import (GROUP_KINDS, Declarations, Hypothesis, Item, Settings, TestSpec,
+                                  asked, expand_items, resolve_item)
+from smesocial.inference import (NotEstimable, TestResult, adjust_pvalues, association_test,
+                                 cmh_test, cochrans_q_test, crosstab, kruskal_wallis,
+                                 logistic_group_effect, mcnemar_paired, ordinal_trend,
+                                 paired_counts, trend_in_proportions)
 
-TEST_KINDS: dict[str, str] = {
-    # kind -> how many items it takes ("one", "two", "many")
-    "association": "one",
-    "kruskal_wallis": "one",
-    "ordinal_logit_trend": "one",
-    "cochran_armitage": "one",
-    "mcnemar": "two",
-    "cochrans_q": "many",
-    "gradient_difference": "two",
-    "cmh": "one",
-    "logit_group": "one",
-}
-GROUP_KINDS = {"cmh", "logit_group"}
-DIRECTIONS = {"increasing", "decreasing", "first_greater", "two_sided"}
-NO_WEIGHTS_NOTE = "no population targets: unweighted only"
-
-ESTIMATE_COLUMNS = ["wave", "item", "segment", "weighted", "n", "k", "n_eff", "share", "ci_low",
-                    "ci_high", "method", "note"]
 TEST_COLUMNS = ["hypothesis", "family", "waves", "item", "segment", "test", "statistic", "df", "p",
                 "p_adj_holm", "p_adj_bh", "effect_size_name", "effect_size", "effect_ci_low",
                 "effect_ci_high", "n", "direction", "direction_observed",
                 "secondary_effect_name", "secondary_effect", "note"]
-
-
-# --------------------------------------------------------------------------------------------
-# Declarations
-
-
-@dataclass(frozen=True)
-class TestSpec:
-    kind: str
-    items: tuple[str, ...]  # templates, `{platform}` not yet expanded
-    direction: str
-    segments: str | tuple[str, ...] = "all"  # "all" (pooled), "each" (all + every segment), list
-    group: str | None = None
-    groups: tuple[Any, Any] | None = None
-    interaction: bool = False
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    id: str
-    statement: str
-    family: str
-    waves: tuple[str, ...]
-    direction: str
-    platforms: tuple[str, ...]
-    items: tuple[str, ...]
-    tests: tuple[TestSpec, ...]
-    pool_waves: bool = False
-    source: str = ""
-    notes: str = ""
-    all_platforms: bool = False  # `platforms: all`: a platform a wave did not ask is left out
-
-
-@dataclass(frozen=True)
-class Settings:
-    segment: str = "segment"
-    monte_carlo_resamples: int = 9999
-    bootstrap_resamples: int = 2000
-
-
-@dataclass(frozen=True)
-class Declarations:
-    settings: Settings
-    families: dict[str, str]
-    hypotheses: tuple[Hypothesis, ...]
-
-
-def load_hypotheses(path: str | Path, platforms: Mapping[str, str]) -> Declarations:
-    """Read config/hypotheses.yaml; a malformed declaration is an InputError naming it."""
-    raw = load_yaml(path)
-    source = str(path)
-    if not isinstance(raw, dict) or not isinstance(raw.get("hypotheses"), list):
-        raise InputError(source, "no list under 'hypotheses'", expected="a list of hypotheses")
-    settings_raw = raw.get("settings") or {}
-    if settings_raw.get("segment_scores", "rank") != "rank":
-        raise InputError(source, "unsupported settings.segment_scores",
-                         found=settings_raw.get("segment_scores"), expected="'rank'")
-    settings = Settings(
-        segment=str(settings_raw.get("segment", "segment")),
-        monte_carlo_resamples=int(settings_raw.get("monte_carlo_resamples", 9999)),
-        bootstrap_resamples=int(settings_raw.get("bootstrap_resamples", 2000)),
-    )
-    families = {str(k): str(v) for k, v in (raw.get("families") or {}).items()}
-    hypotheses: list[Hypothesis] = []
-    seen: set[str] = set()
-    for index, entry in enumerate(raw["hypotheses"]):
-        where = f"hypotheses[{index}]"
-        hypothesis = _hypothesis(entry, where, source, families, platforms)
-        if hypothesis.id in seen:
-            raise InputError(source, f"duplicate hypothesis id at {where}", found=hypothesis.id)
-        seen.add(hypothesis.id)
-        hypotheses.append(hypothesis)
-    return Declarations(settings, families, tuple(hypotheses))
-
-
-def _hypothesis(entry: Any, where: str, source: str, families: Mapping[str, str],
-                platforms: Mapping[str, str]) -> Hypothesis:
-    if not isinstance(entry, dict):
-        raise InputError(source, f"{where} is not a mapping")
-    missing = [k for k in ("id", "statement", "family", "waves", "direction", "items", "tests")
-               if k not in entry]
-    if missing:
-        raise InputError(source, f"{where} lacks {', '.join(missing)}",
-                         expected="id, statement, family, waves, direction, items, tests")
-    hid = str(entry["id"])
-    where = f"hypothesis {hid}"
-    if entry["family"] not in families:
-        raise InputError(source, f"{where}: family not declared under 'families'",
-                         found=entry["family"], expected=", ".join(families))
-    direction = _direction(entry["direction"], where, source)
-    declared_platforms = entry.get("platforms", [])
-    if declared_platforms == "all":
-        chosen = tuple(platforms)
-    else:
-        chosen = tuple(str(p) for p in declared_platforms)
-        unknown = [p for p in chosen if p not in platforms]
-        if unknown:
-            raise InputError(source, f"{where}: unknown platform(s)", found=unknown,
-                             expected=", ".join(platforms))
-    items = tuple(str(i) for i in entry["items"])
-    if any(PLATFORM_KEY in i for i in items) and not chosen:
-        raise InputError(source, f"{where}: items use {PLATFORM_KEY} but no platforms are named")
-    tests = tuple(_test(t, f"{where}, test {i + 1}", source, items, direction)
-                  for i, t in enumerate(entry["tests"]))
-    waves = tuple(str(w) for w in entry["waves"])
-    if not waves:
-        raise InputError(source, f"{where}: no waves", expected="at least one wave id")
-    return Hypothesis(hid, " ".join(str(entry["statement"]).split()), str(entry["family"]), waves,
-                      direction, chosen, items, tests, bool(entry.get("pool_waves", False)),
-                      " ".join(str(entry.get("source", "")).split()),
-                      " ".join(str(entry.get("notes", "")).split()), declared_platforms == "all")
-
-
-def _direction(value: Any, where: str, source: str) -> str:
-    if value not in DIRECTIONS:
-        raise InputError(source, f"{where}: unknown direction", found=value,
-                         expected=", ".join(sorted(DIRECTIONS)))
-    return str(value)
-
-
-def _test(entry: Any, where: str, source: str, items: tuple[str, ...], direction: str) -> TestSpec:
-    if not isinstance(entry, dict) or entry.get("test") not in TEST_KINDS:
-        found = entry.get("test") if isinstance(entry, dict) else entry
-        raise InputError(source, f"{where}: unknown test", found=found,
-                         expected=", ".join(TEST_KINDS))
-    kind = str(entry["test"])
-    named = entry.get("items", [entry["item"]] if "item" in entry else [])
-    test_items = tuple(str(i) for i in named)
-    arity = TEST_KINDS[kind]
-    if (arity == "one" and len(test_items) != 1) or (arity == "two" and len(test_items) != 2) \
-            or (arity == "many" and len(test_items) < 2):
-        raise InputError(source, f"{where}: {kind} takes {arity} item(s)", found=list(test_items))
-    undeclared = [i for i in test_items if i not in items]
-    if undeclared:
-        raise InputError(source, f"{where}: item(s) not among the hypothesis' items",
-                         found=undeclared, expected=", ".join(items))
-    segments_raw = entry.get("segments", "all")
-    segments: str | tuple[str, ...]
-    if segments_raw in ("all", "each"):
-        segments = str(segments_raw)
-    elif isinstance(segments_raw, list) and segments_raw:
-        segments = tuple(str(s) for s in segments_raw)
-    else:
-        raise InputError(source, f"{where}: segments", found=segments_raw,
-                         expected="'all', 'each' or a list of segment names")
-    group, groups = entry.get("group"), entry.get("groups")
-    if kind in GROUP_KINDS and (not group or not isinstance(groups, list) or len(groups) != 2):
-        raise InputError(source, f"{where}: {kind} needs `group` and two `groups`")
-    return TestSpec(kind, test_items, _direction(entry.get("direction", direction), where, source),
-                    segments, str(group) if group else None,
-                    (groups[0], groups[1]) if groups else None, bool(entry.get("interaction", False)))
-
-
-def expand_items(templates: Sequence[str], platforms: Sequence[str]) -> list[tuple[str, ...]]:
-    """One tuple of concrete items per platform if any template names {platform}, else one."""
-    if not any(PLATFORM_KEY in t for t in templates):
-        return [tuple(templates)]
-    return [tuple(t.replace(PLATFORM_KEY, p) for t in templates) for p in platforms]
-
-
-# --------------------------------------------------------------------------------------------
-# Items
-
-
-@dataclass(frozen=True)
-class Item:
-    name: str
-    values: pd.Series  # boolean (nullable) for binary items, categorical otherwise
-    kind: str  # binary | ordered | nominal
-
-
-def resolve_item(table: pd.DataFrame, name: str, indicators: Mapping[str, Indicator]) -> Item:
-    """A harmonised variable (a column) or an indicator id (a share definition on a column).
-
-    A name that is neither is an item the wave did not ask."""
-    if name in table.columns:
-        column = table[name]
-        if pd.api.types.is_bool_dtype(column.dtype):
-            return Item(name, column.astype("boolean"), "binary")
-        if isinstance(column.dtype, pd.CategoricalDtype):
-            return Item(name, column, "ordered" if column.cat.ordered else "nominal")
-        return Item(name, column.astype("category"), "nominal")
-    indicator = indicators.get(name)
-    if indicator is not None and indicator.variable in table.columns:
-        source = table[indicator.variable]
-        values = set(indicator.values)
-        hit = source.astype("object").map(lambda v: v in values if not _missing(v) else pd.NA)
-        return Item(name, hit.astype("boolean"), "binary")
-    raise NotEstimable(f"item {name} not in this wave")
-
-
-def asked(table: pd.DataFrame, name: str, indicators: Mapping[str, Indicator]) -> bool:
-    """Whether the table has at least one answer to the item (a column, or an indicator's)."""
-    indicator = indicators.get(name)
-    column = name if name in table.columns else indicator.variable if indicator else None
-    return column is not None and column in table.columns and bool(table[column].notna().any())
-
-
-def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
 def _codes(item: Item) -> pd.Series:
@@ -292,10 +78,11 @@ def run_battery(
     indicators: Mapping[str, Indicator],
     alpha: float,
     seed: int,
-    weights: Mapping[str, pd.DataFrame | None] | None = None,
+    item_estimates: Mapping[str, pd.DataFrame] | None = None,
     common_scheme: str | None = None,
 ) -> Battery:
-    """Every declared test on every declared wave, plus the shares behind them.
+    """Every declared test on every declared wave, with the shares behind them: the estimates
+    stage's item estimates of each wave (smesocial.estimates.item_estimates), stacked.
 
     Tests pooling several waves stratify on `common_scheme` (the harmonisation spec's size
     scheme), the `segment_<scheme>` column of each wave's analysis table, since the waves' own
@@ -312,7 +99,8 @@ def run_battery(
         lambda p: adjust_pvalues(p, "holm"))
     tests["p_adj_bh"] = adjust_pvalues(tests["p"], "fdr_bh")
     tests = _typed_tests(tests)
-    estimates = battery_estimates(declarations, tables, context, weights or {})
+    given = item_estimates or {}
+    estimates = typed_item_estimates([given[wave] for wave in sorted(given)])
     return Battery(estimates, tests, skipped)
 
 
@@ -565,118 +353,6 @@ def _typed_tests(tests: pd.DataFrame) -> pd.DataFrame:
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float)
     out["n"] = out["n"].fillna(0).astype(int)
     return out[TEST_COLUMNS].reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------------------------
-# Estimates
-
-
-def estimate_items(declarations: Declarations, table: pd.DataFrame,
-                   indicators: Mapping[str, Indicator]) -> list[Item]:
-    """Every item a wave's tests use, once, in declaration order."""
-    names: list[str] = []
-    for hypothesis in declarations.hypotheses:
-        for spec in hypothesis.tests:
-            for items in expand_items(spec.items, hypothesis.platforms):
-                names += [i for i in items if i not in names]
-    # An item this wave did not ask is left out, as the estimates stage does; the tests' rows
-    # (or the log, under `platforms: all`) say so.
-    return [resolve_item(table, name, indicators) for name in names
-            if asked(table, name, indicators)]
-
-
-def battery_estimates(declarations: Declarations, tables: Mapping[str, pd.DataFrame],
-                      context: Context,
-                      weights: Mapping[str, pd.DataFrame | None]) -> pd.DataFrame:
-    """Shares per item (per level for ordered and nominal items) x segment, per wave.
-
-    Unweighted with Wilson intervals (as the report); weighted rows (Wilson on Kish's effective
-    n, stats.weighted_share) only for a wave whose weights are not all equal; otherwise one
-    marker row per wave says the wave is unweighted only.
-    """
-    frames: list[pd.DataFrame] = []
-    segment = context.settings.segment
-    for wave in sorted(tables):
-        table = tables[wave]
-        if segment not in table.columns:
-            continue
-        shares = _share_definitions(estimate_items(declarations, table, context.indicators))
-        work = table.copy()
-        for name, (_source, mask) in shares.items():
-            work[name] = mask
-        definitions = {name: Indicator(name, name, (True,), name) for name in shares}
-        unweighted = share_estimates(work, definitions, wave=wave, segment_column=segment,
-                                     alpha=context.alpha)
-        unweighted = unweighted.rename(columns={"indicator": "item", "ci_method": "method"})
-        unweighted["n_eff"] = unweighted["n"].astype(float)
-        frames.append(unweighted[ESTIMATE_COLUMNS])
-        frames.append(_weighted_estimates(wave, work, definitions, weights.get(wave), segment,
-                                          context.alpha))
-    estimates = pd.concat([f for f in frames if len(f)], ignore_index=True) if frames else \
-        pd.DataFrame(columns=ESTIMATE_COLUMNS)
-    for column in ("share", "ci_low", "ci_high", "n_eff"):
-        estimates[column] = estimates[column].astype(float)
-    for column in ("n", "k"):
-        estimates[column] = estimates[column].astype(int)
-    estimates["weighted"] = estimates["weighted"].astype(bool)
-    for column in ("wave", "item", "segment", "method", "note"):
-        estimates[column] = estimates[column].fillna("").astype(str)
-    return estimates[ESTIMATE_COLUMNS].reset_index(drop=True)
-
-
-def _share_definitions(items: list[Item]) -> dict[str, tuple[str, pd.Series]]:
-    """share name -> (item, boolean mask with NA = unanswered)."""
-    out: dict[str, tuple[str, pd.Series]] = {}
-    for item in items:
-        if item.kind == "binary":
-            out[item.name] = (item.name, item.values)
-            continue
-        answered = item.values.notna()
-        for level in item.values.cat.categories:
-            mask = (item.values.astype("object") == level).astype("boolean")
-            out[f"{item.name}={level}"] = (item.name, mask.where(answered, pd.NA))
-    return out
-
-
-def _weighted_estimates(wave: str, work: pd.DataFrame, definitions: Mapping[str, Indicator],
-                        weights: pd.DataFrame | None, segment: str, alpha: float) -> pd.DataFrame:
-    if weights is None or "weight" not in weights.columns:
-        return _marker_row(wave, len(work), NO_WEIGHTS_NOTE)
-    joined = work[["respondent_id"]].merge(weights[["respondent_id", "weight"]], how="left",
-                                           on="respondent_id", validate="one_to_one")
-    w = joined["weight"].to_numpy(dtype=float)
-    if np.isnan(w).any():
-        return _marker_row(wave, len(work), f"{int(np.isnan(w).sum())} respondent(s) without a "
-                                            "weight: unweighted only")
-    if weights_are_trivial(w):
-        return _marker_row(wave, len(work), NO_WEIGHTS_NOTE)
-    rows: list[dict[str, Any]] = []
-    segments = [ALL_SEGMENTS, *[str(s) for s in _segment_levels(work, segment)]]
-    for name in definitions:
-        mask = work[name]
-        for segment_name in segments:
-            members = np.ones(len(work), bool) if segment_name == ALL_SEGMENTS else \
-                (work[segment].astype("object").astype(str) == segment_name).to_numpy()
-            answered = mask.notna().to_numpy() & members
-            row: dict[str, Any] = {"wave": wave, "item": name, "segment": segment_name,
-                                   "weighted": True, "n": int(answered.sum()),
-                                   "k": int(mask[answered].astype(bool).sum()),
-                                   "method": "wilson_kish", "note": ""}
-            if not answered.any():
-                row.update(n_eff=np.nan, share=np.nan, ci_low=np.nan, ci_high=np.nan,
-                           note="no respondent in this segment answered the item")
-            else:
-                share = weighted_share(mask[answered].astype(bool).to_numpy(), w[answered], alpha)
-                row.update(n_eff=share.n_eff, share=share.share, ci_low=share.ci_low,
-                           ci_high=share.ci_high)
-            rows.append(row)
-    return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
-
-
-def _marker_row(wave: str, n: int, note: str) -> pd.DataFrame:
-    return pd.DataFrame([{"wave": wave, "item": "*", "segment": ALL_SEGMENTS, "weighted": True,
-                          "n": n, "k": 0, "n_eff": np.nan, "share": np.nan, "ci_low": np.nan,
-                          "ci_high": np.nan, "method": "", "note": note}], columns=ESTIMATE_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------
