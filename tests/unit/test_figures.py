@@ -26,6 +26,7 @@ from matplotlib.container import BarContainer, ErrorbarContainer
 
 from smesocial import figure_plan
 from smesocial import notebooks as figures
+from workflow_files import smk_imports
 from smesocial.config import Harmonised, load_config, load_harmonised, load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -480,20 +481,6 @@ def test_the_figures_a_wave_gets_follow_from_its_codebook(monkeypatch):
         "respondent_flow"]
     assert figure_plan.wave_figures(norwegian) == [
         "posting_frequency", "presence_by_sample", "purposes", "respondent_flow"]
-
-
-def smk_imports(path: Path) -> list[str]:
-    """The top-level import statements of a Snakemake file (parenthesised ones whole)."""
-    statements, current = [], []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if current or line.startswith(("from ", "import ")):
-            current.append(line)
-            text = "\n".join(current)
-            if text.count("(") == text.count(")"):
-                ast.parse(text)
-                statements.append(text)
-                current = []
-    return statements
 
 
 def test_reading_the_notebook_rules_imports_no_table_or_plotting_library():
