@@ -3,30 +3,30 @@
 # (a segment_<scheme> column per scheme) that every later stage reads, with its segment counts.
 rule clean:
     input:
-        ingested="results/{wave}/ingested.parquet",
-        segments="results/{wave}/segments.parquet",
+        ingested="results/{prefix}{wave}/ingested.parquet",
+        segments="results/{prefix}{wave}/segments.parquet",
         harmonised=HARMONISED_FILE,
     output:
-        clean="results/{wave}/clean.parquet",
+        clean="results/{prefix}{wave}/clean.parquet",
         exclusions=report(
-            "results/{wave}/exclusions.csv",
+            "results/{prefix}{wave}/exclusions.csv",
             caption="../report/exclusions.rst",
             category="Respondents",
         ),
         flow=report(
-            "results/{wave}/flow.csv",
+            "results/{prefix}{wave}/flow.csv",
             caption="../report/flow.rst",
             category="Respondents",
         ),
         counts=report(
-            "results/{wave}/segment_counts.csv",
+            "results/{prefix}{wave}/segment_counts.csv",
             caption="../report/segment_counts.rst",
             category="Respondents",
         ),
     log:
-        "results/logs/{wave}/clean.log",
+        "results/logs/{prefix}{wave}/clean.log",
     benchmark:
-        "results/benchmarks/{wave}/clean.tsv"
+        "results/benchmarks/{prefix}{wave}/clean.tsv"
     conda:
         CONDA_ENV
     params:

@@ -1,11 +1,14 @@
 # What the rules share: where a wave's inputs are, the config keys each job may read, the
 # harmonisation spec and the list of final outputs (used by `rule all` and provenance alike).
 # Read while the workflow is parsed, by every snakemake call: only light imports here.
+from smesocial.config import check_ensemble as _check_ensemble
 from smesocial.config import check_wave_schemes as _check_wave_schemes
+from smesocial.config import ensemble_draws as _ensemble_draws
 from smesocial.config import load_harmonised as _load_harmonised
 from smesocial.config import weighting_spec as _weighting_spec
 from smesocial.compare import country_waves as _country_waves
 from smesocial.compare import load_spec as _load_spec
+from smesocial.config import load_yaml as _load_yaml
 from smesocial.runner import ReadConfig as _ReadConfig
 from snakemake.exceptions import WorkflowError
 
@@ -19,6 +22,7 @@ CONDA_ENV = "../../environment.yml"
 # Checked while the workflow is read, so a bad reference stops the run (naming its key) before
 # any job.
 _check_wave_schemes(config)
+_check_ensemble(config)
 HARMONISATION = _load_spec(
     HARMONISATION_FILE, config, _load_harmonised(HARMONISED_FILE)
 )
@@ -26,8 +30,12 @@ CROSS_COUNTRY_WAVES = [HARMONISATION.first, HARMONISATION.second]
 COUNTRY_WAVES = _country_waves(config)  # country -> its waves in time order (2+ only)
 
 
+# A wave's files live under results/{wave}/; a draw of the ensemble runs the same rules under
+# results/ensemble/draw<NNN>/{wave}/ (`prefix`, empty for the shipped waves).
 wildcard_constraints:
     wave="|".join(WAVES),
+    prefix="(ensemble/draw[0-9]+/)?",
+    draw="[0-9]+",
 
 
 def wave_config(wave):
@@ -35,6 +43,9 @@ def wave_config(wave):
 
 
 def raw_file(wildcards):
+    """The export a wave's ingest reads: its raw file, or for a draw the one its generator wrote."""
+    if getattr(wildcards, "prefix", ""):
+        return f"results/{wildcards.prefix}{wildcards.wave}/export.csv"
     return wave_config(wildcards.wave)["raw_file"]
 
 
@@ -97,8 +108,8 @@ def config_subset(*dpaths):
 
 def read_from_config(build, *args):
     """(build(config, *args), the config keys it read): for params computed from the config
-    while the workflow is read (the notebooks' parameters), so their step can log what it used
-    like any other (smesocial.runner)."""
+    while the workflow is read (the notebooks' parameters, a draw's seed), so their step can log
+    what it used like any other (smesocial.runner)."""
     tracked = _ReadConfig(config)
     return build(tracked, *args), sorted(tracked.reads)
 
@@ -131,6 +142,48 @@ WAVE_DESCRIPTION = ("country", "year", "sample", "disclosure")
 
 def waves_described(*fields):
     return [f"waves/*/{name}" for name in (fields or WAVE_DESCRIPTION)]
+
+
+# --- the ensemble of reconstructions -------------------------------------------------------------
+
+ENSEMBLE = config.get("ensemble") or {}
+ENSEMBLE_WAVE = ENSEMBLE.get("wave")
+
+
+def ensemble_draws():
+    """Draw id ('001', ...) -> its seed, variant and assumption knobs (smesocial.config)."""
+    return _ensemble_draws(config)
+
+
+def ensemble_draw(wildcards):
+    """A draw's seed, variant and knobs, with the config keys they came from (for its log)."""
+    return read_from_config(lambda tracked: _ensemble_draws(tracked)[wildcards.draw])
+
+
+def generator_inputs():
+    """The files the ensemble's generator reads, named in its parameters file."""
+    inputs = _load_yaml(ENSEMBLE["params"])["inputs"]
+    return {key: path for key, path in inputs.items() if key != "project_config"}
+
+
+def wave_tables(name):
+    """Every wave's `name`.parquet for the battery: a draw's own for the ensemble's wave, the
+    shipped one for the others."""
+
+    def tables(wildcards):
+        prefix = getattr(wildcards, "prefix", "")
+        return [
+            f"results/{prefix if wave == ENSEMBLE_WAVE else ''}{wave}/{name}.parquet"
+            for wave in WAVES
+        ]
+
+    return tables
+
+
+def ensemble_targets():
+    if not ensemble_draws():
+        return []
+    return ["results/ensemble/robustness.csv", "results/ensemble/draws.csv"]
 
 
 # --- final outputs -----------------------------------------------------------------------------
@@ -199,6 +252,7 @@ def final_outputs():
         + expand("results/stats/{name}", name=STATS_OUTPUTS)
         + comparison_targets()
         + official_targets()
+        + ensemble_targets()
         + notebook_targets()
         + manuscript_targets()
     )

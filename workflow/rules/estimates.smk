@@ -4,22 +4,22 @@
 # the stats stage reads instead of computing them again.
 rule estimates:
     input:
-        clean="results/{wave}/clean.parquet",
-        weights="results/{wave}/weights.parquet",
+        clean="results/{prefix}{wave}/clean.parquet",
+        weights="results/{prefix}{wave}/weights.parquet",
         harmonised=HARMONISED_FILE,
         indicators=INDICATORS_FILE,
         hypotheses=HYPOTHESES_FILE,
     output:
         estimates=report(
-            "results/{wave}/estimates.csv",
+            "results/{prefix}{wave}/estimates.csv",
             caption="../report/estimates.rst",
             category="Estimates",
         ),
-        item_estimates="results/{wave}/item_estimates.parquet",
+        item_estimates="results/{prefix}{wave}/item_estimates.parquet",
     log:
-        "results/logs/{wave}/estimates.log",
+        "results/logs/{prefix}{wave}/estimates.log",
     benchmark:
-        "results/benchmarks/{wave}/estimates.tsv"
+        "results/benchmarks/{prefix}{wave}/estimates.tsv"
     conda:
         CONDA_ENV
     params:

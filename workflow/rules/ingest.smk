@@ -7,11 +7,11 @@ rule ingest:
         codebook=codebook_file,
         harmonised=HARMONISED_FILE,
     output:
-        "results/{wave}/ingested.parquet",
+        "results/{prefix}{wave}/ingested.parquet",
     log:
-        "results/logs/{wave}/ingest.log",
+        "results/logs/{prefix}{wave}/ingest.log",
     benchmark:
-        "results/benchmarks/{wave}/ingest.tsv"
+        "results/benchmarks/{prefix}{wave}/ingest.tsv"
     conda:
         CONDA_ENV
     params:

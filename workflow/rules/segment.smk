@@ -2,13 +2,13 @@
 # where no single segment holds the stated range); clean decides scope from these.
 rule segment:
     input:
-        ingested="results/{wave}/ingested.parquet",
+        ingested="results/{prefix}{wave}/ingested.parquet",
     output:
-        "results/{wave}/segments.parquet",
+        "results/{prefix}{wave}/segments.parquet",
     log:
-        "results/logs/{wave}/segment.log",
+        "results/logs/{prefix}{wave}/segment.log",
     benchmark:
-        "results/benchmarks/{wave}/segment.tsv"
+        "results/benchmarks/{prefix}{wave}/segment.tsv"
     conda:
         CONDA_ENV
     params:

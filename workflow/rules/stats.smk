@@ -6,34 +6,35 @@ rule stats:
     input:
         # Pooled (cross-wave) tests stratify on the harmonisation spec's common size scheme,
         # each analysis table's segment_<common_scheme>.
-        clean=expand("results/{wave}/clean.parquet", wave=WAVES),
-        item_estimates=expand("results/{wave}/item_estimates.parquet", wave=WAVES),
+        # A draw of the ensemble runs the battery on its own reconstruction of the ensemble's wave.
+        clean=wave_tables("clean"),
+        item_estimates=wave_tables("item_estimates"),
         hypotheses=HYPOTHESES_FILE,
         harmonised=HARMONISED_FILE,
         indicators=INDICATORS_FILE,
         harmonisation=HARMONISATION_FILE,
     output:
         estimates=report(
-            "results/stats/estimates.csv",
+            "results/{prefix}stats/estimates.csv",
             caption="../report/stats_estimates.rst",
             category="Hypothesis tests",
         ),
-        estimates_parquet="results/stats/estimates.parquet",
+        estimates_parquet="results/{prefix}stats/estimates.parquet",
         tests=report(
-            "results/stats/tests.csv",
+            "results/{prefix}stats/tests.csv",
             caption="../report/stats_tests.rst",
             category="Hypothesis tests",
         ),
-        tests_parquet="results/stats/tests.parquet",
+        tests_parquet="results/{prefix}stats/tests.parquet",
         summary=report(
-            "results/stats/summary.md",
+            "results/{prefix}stats/summary.md",
             caption="../report/stats_summary.rst",
             category="Hypothesis tests",
         ),
     log:
-        "results/logs/stats.log",
+        "results/logs/{prefix}stats.log",
     benchmark:
-        "results/benchmarks/stats.tsv"
+        "results/benchmarks/{prefix}stats.tsv"
     conda:
         CONDA_ENV
     params:

@@ -3,19 +3,19 @@
 # The report's own figures stay unweighted; weights.parquet is there for weighted views.
 rule weights:
     input:
-        clean="results/{wave}/clean.parquet",
+        clean="results/{prefix}{wave}/clean.parquet",
         population=lambda wildcards: weighting_population_files(wildcards.wave),
     output:
-        weights="results/{wave}/weights.parquet",
+        weights="results/{prefix}{wave}/weights.parquet",
         summary=report(
-            "results/{wave}/weights_summary.csv",
+            "results/{prefix}{wave}/weights_summary.csv",
             caption="../report/weights_summary.rst",
             category="Weights",
         ),
     log:
-        "results/logs/{wave}/weights.log",
+        "results/logs/{prefix}{wave}/weights.log",
     benchmark:
-        "results/benchmarks/{wave}/weights.tsv"
+        "results/benchmarks/{prefix}{wave}/weights.tsv"
     conda:
         CONDA_ENV
     params:

@@ -34,9 +34,6 @@ def step(snakemake) -> None:
     # The notebook records itself, the rule that ran it and its executed copy (figure manifests).
     parameters = {**snakemake.params.parameters, "notebook": source, "rule": snakemake.rule,
                   "executed_notebook": output.as_posix()}
-    # The parameters were built from the configuration when the workflow was read: the keys that
-    # took are this step's configuration (logged by run_step).
-    snakemake.config_read.update(getattr(snakemake.params, "config_read", []))
     os.environ["PYTHONHASHSEED"] = "0"  # the kernel inherits it, as the build's other steps
     # papermill lays out the injected parameters with black whenever black is importable; black
     # is no pin of ours (snakefmt brings it, say), so keep it out: the bytes must not depend on it.

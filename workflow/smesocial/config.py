@@ -264,6 +264,35 @@ def check_wave_schemes(config: Mapping[str, Any], source: str = "config/config.y
                              expected=f"one of {', '.join(schemes)} (under `segmentation`)")
 
 
+def check_ensemble(config: Mapping[str, Any], source: str = "config/config.yaml") -> None:
+    """The ensemble's wave is a configured wave (checked at start-up)."""
+    ensemble = config.get("ensemble")
+    if ensemble and ensemble.get("wave") not in (config.get("waves") or {}):
+        raise InputError(source, "ensemble.wave names no configured wave",
+                         found=ensemble.get("wave"),
+                         expected=f"one of {', '.join(config.get('waves') or {})}")
+
+
+def ensemble_draws(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Draw id ('001', ...) -> {draw, seed, variant, assumptions}: draw i has seed
+    `first_seed + i - 1` and the i-th variant, cycling through `ensemble.variants` in order."""
+    ensemble = config.get("ensemble") or {}
+    count = int(ensemble.get("draws") or 0)
+    if not count:
+        return {}
+    variants = ensemble["variants"]
+    names = list(variants)
+    width = max(3, len(str(count)))
+    draws = {}
+    for i in range(1, count + 1):
+        name = names[(i - 1) % len(names)]
+        draw = f"{i:0{width}d}"
+        draws[draw] = {"draw": draw, "seed": int(ensemble["first_seed"]) + i - 1,
+                       "variant": name,
+                       "assumptions": {knob: value for knob, value in variants[name].items()}}
+    return draws
+
+
 def validate_config(config: Any, schema: dict[str, Any], source: str) -> None:
     """Raise InputError naming the offending key and what the schema expects."""
     import jsonschema

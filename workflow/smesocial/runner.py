@@ -129,8 +129,11 @@ class ParamsOnly:
 
     def __init__(self, snakemake: Any) -> None:
         self._snakemake = snakemake
-        self.config_read: set[str] = set()
-        self.params = _Params(getattr(snakemake, "params", None), self.config_read)
+        params = getattr(snakemake, "params", None)
+        # Params the rule computed from the config while the workflow was read (a notebook's
+        # parameters, a draw's seed) come with the keys they took (common.smk read_from_config).
+        self.config_read: set[str] = set(getattr(params, "config_read", None) or [])
+        self.params = _Params(params, self.config_read)
 
     def __getattr__(self, name: str) -> Any:
         if name == "config":

@@ -1,0 +1,115 @@
+"""What the ensemble of reconstructions costs, measured on this machine.
+
+    .venv/bin/python workflow/bench/ensemble.py            # 4 and 20 draws
+    .venv/bin/python workflow/bench/ensemble.py --draws 4 20 200
+
+In a temporary copy of the repository it builds the shipped results once, then runs the
+ensemble (`results/ensemble/robustness.csv`) with each number of draws, the same rules the
+default build runs. It prints, per size, the wall time and the CPU seconds per draw by stage
+(from Snakemake's benchmark files: generate, the pipeline ingest -> estimates, the battery), and
+projects the time of 200 and 2000 draws on this machine from the per-draw cost. The table is
+also written to results/benchmarks/ensemble.csv of the repository it is run from.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+STAGES = {"generate": ("generate",), "pipeline": ("ingest", "segment", "clean", "weights",
+                                                     "estimates"), "battery": ("stats",)}
+
+
+def copy_repository(destination: Path) -> Path:
+    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
+                             "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode()
+    for name in filter(None, listed.split("\0")):
+        source = ROOT / name
+        if source.is_file():
+            (destination / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+def snakemake(workdir: Path, *args: str) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([str(SNAKEMAKE), "--cores", str(os.cpu_count() or 1), "--quiet",
+                           "all", *args], cwd=workdir, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.exit(f"ensemble benchmark: snakemake {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def cpu_by_stage(workdir: Path) -> dict[str, float]:
+    """CPU seconds per stage summed over every draw's benchmark file."""
+    totals = dict.fromkeys(STAGES, 0.0)
+    for path in (workdir / "results/benchmarks/ensemble").rglob("*.tsv"):
+        if not path.parent.name.startswith("draw") and not path.parent.parent.name.startswith("draw"):
+            continue
+        with path.open() as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        for stage, steps in STAGES.items():
+            if path.stem in steps:
+                totals[stage] += float(rows[-1]["cpu_time"])
+    return totals
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--draws", type=int, nargs="+", default=[4, 20])
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="smesocial-bench-") as tmp:
+        workdir = copy_repository(Path(tmp) / "repo")
+        config = yaml.safe_load((workdir / "config/config.yaml").read_text(encoding="utf-8"))
+        # The shipped results first, so what is timed below is the ensemble alone.
+        no_draws = workdir / "no_draws.yaml"
+        no_draws.write_text(yaml.safe_dump({"ensemble": {**config["ensemble"], "draws": 0}}))
+        snakemake(workdir, "--configfile", str(no_draws))
+        for draws in args.draws:
+            override = workdir / f"draws_{draws}.yaml"
+            override.write_text(yaml.safe_dump({"ensemble": {**config["ensemble"],
+                                                             "draws": draws}}))
+            shutil.rmtree(workdir / "results/ensemble", ignore_errors=True)
+            shutil.rmtree(workdir / "results/benchmarks/ensemble", ignore_errors=True)
+            wall = snakemake(workdir, "--configfile", str(override))
+            cpu = cpu_by_stage(workdir)
+            per_draw = {stage: seconds / draws for stage, seconds in cpu.items()}
+            rows.append({"draws": draws, "wall_s": round(wall, 1),
+                         **{f"cpu_per_draw_{k}_s": round(v, 2) for k, v in per_draw.items()},
+                         "cpu_per_draw_s": round(sum(per_draw.values()), 2),
+                         "wall_per_draw_s": round(wall / draws, 2)})
+    cores = os.cpu_count() or 1
+    print(f"ensemble benchmark on {cores} cores (CPU s per draw from Snakemake's benchmark files)")
+    header = list(rows[0])
+    print("  ".join(f"{h:>22}" for h in header))
+    for row in rows:
+        print("  ".join(f"{row[h]:>22}" for h in header))
+    slowest = rows[-1]
+    for target in (200, 2000):
+        minutes = slowest["wall_per_draw_s"] * target / 60
+        print(f"projected: {target} draws ~ {minutes:.0f} min wall on this machine "
+              f"({slowest['wall_per_draw_s']} s per draw at {slowest['draws']} draws)")
+    out = ROOT / "results/benchmarks/ensemble.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

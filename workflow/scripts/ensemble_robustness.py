@@ -1,0 +1,25 @@
+"""Snakemake entry: every draw's battery beside the shipped one -> robustness.csv (per battery
+row: share of draws significant after Holm, median and range of p and effect) and draws.csv."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from smesocial.ensemble import draws_table, robustness
+from smesocial.runner import log, run_step
+from smesocial.tables import write_csv
+
+
+def step(snakemake) -> None:
+    # results/ensemble/draw<NNN>/stats/tests.csv: the draw is the grandparent folder's name.
+    draws = {Path(path).parent.parent.name.removeprefix("draw"): pd.read_csv(path)
+             for path in snakemake.input.draws}
+    table = robustness(pd.read_csv(snakemake.input.shipped), draws,
+                       alpha=snakemake.params.config["alpha"])
+    write_csv(table, snakemake.output.robustness)
+    write_csv(draws_table(snakemake.params.draws), snakemake.output.draws)
+    log.info("%d battery rows over %d draws; %d significant after Holm in every draw", len(table),
+             len(draws), int((table["share_significant"] == 1).sum()))
+
+
+run_step(snakemake, step)  # noqa: F821 - `snakemake` is injected by the script directive
