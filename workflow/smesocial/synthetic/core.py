@@ -190,10 +190,18 @@ def require_defects(defects: Mapping[str, Any], path: str, keys: Iterable[str]) 
         require_provenance(defects[key], path, f"defects.{key}")
 
 
+# The project config's sections the self-check reads (ingest salt, clean stage, segments, the
+# reproduction check); a caller passing the config as a mapping must include them.
+PROJECT_CONFIG_SECTIONS = ("waves", "exclusions", "segmentation", "privacy", "alpha", "reproduction")
+
+
 def load_wave_inputs(params_path: str | Path, root: str | Path | None,
-                     required: Sequence[str]) -> WaveInputs:
+                     required: Sequence[str], *,
+                     project_config: Mapping[str, Any] | None = None) -> WaveInputs:
     """Read the parameters (a mapping with every `required` top-level key; a relative path is
-    taken from `root`, default the working directory) and the project files of their `inputs`."""
+    taken from `root`, default the working directory) and the project files of their `inputs`.
+    `project_config`, when given, replaces the file of `inputs.project_config` (a workflow rule
+    passes the config it already holds); it needs PROJECT_CONFIG_SECTIONS."""
     root = Path(root) if root is not None else Path.cwd()
     params_file = Path(params_path)
     if not params_file.is_absolute():
@@ -210,7 +218,15 @@ def load_wave_inputs(params_path: str | Path, root: str | Path | None,
         return root / params["inputs"][name]
 
     harmonised = load_harmonised(resolve("harmonised"))
-    project_config = load_yaml(resolve("project_config"))
+    if project_config is None:
+        project_config = load_yaml(resolve("project_config"))
+    else:
+        missing = [k for k in PROJECT_CONFIG_SECTIONS if k not in project_config]
+        if missing:
+            raise InputError("project_config", "the project config passed in lacks sections the "
+                             "self-check reads", found=missing,
+                             expected=", ".join(PROJECT_CONFIG_SECTIONS))
+        project_config = dict(project_config)
     return WaveInputs(path, params, root, harmonised,
                       load_indicators(resolve("indicators"), harmonised.platforms, harmonised.purposes),
                       load_codebook(resolve("codebook")), load_yaml(resolve("published")),
