@@ -1099,19 +1099,37 @@ def run_generator(args: argparse.Namespace, generator: Any) -> int:
     generate, write the export and its README, print the summary."""
     out = args.out or generator.DEFAULT_OUT
     try:
-        result = generator.generate(args.params, args.seed)
+        assumptions = parse_assumptions(args.assumption or [], generator)
+        extra = {"assumptions": assumptions} if assumptions else {}
+        result = generator.generate(args.params, args.seed, **extra)
     except (InputError, VerificationError) as exc:
         print(f"smesocial-generate: {exc}", file=sys.stderr)
         return 1
     command = f".venv/bin/python -m smesocial.synthetic --params {args.params} --out {out}"
     if args.seed is not None:
         command += f" --seed {args.seed}"
+    command += "".join(f" --assumption {name}={value}" for name, value in assumptions.items())
     readme = None if args.no_readme else (args.readme or Path(out).parent / "README.md")
     write_outputs(result, out, readme, command, generator.readme_text)
     for line in generator.summary_lines(result):
         print(line)
     print(f"wrote {out}" + (f" and {readme}" if readme else ""))
     return 0
+
+
+def parse_assumptions(pairs: Sequence[str], generator: Any) -> dict[str, str]:
+    """`--assumption NAME=VALUE` options as {name: value} (the generator checks names and
+    values); only a generator with assumption knobs (a KNOBS tuple) takes them."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError("--assumption", "expected NAME=VALUE", found=pair)
+        out[name.strip()] = value.strip()
+    if out and not getattr(generator, "KNOBS", None):
+        raise InputError("--assumption", f"generator {generator.__name__} has no assumption knobs",
+                         found=sorted(out))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1128,6 +1146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="overrides the parameters' seed")
     parser.add_argument("--readme", default=None, help="README path (default: README.md beside --out)")
     parser.add_argument("--no-readme", action="store_true", help="write the export only")
+    parser.add_argument("--assumption", action="append", metavar="NAME=VALUE",
+                        help="set an assumption knob (repeatable; see the parameters' "
+                             "`assumption_knobs`), e.g. copula_strength=weak")
     args = parser.parse_args(argv)
     try:
         if args.params is None:

@@ -90,6 +90,7 @@ from smesocial.synthetic.core import (
     stratum_share,
     wave_dimension,
     window_problems,
+    write_outputs,
 )
 
 SEGMENTS: tuple[str, ...] = ("micro", "small", "medium")
@@ -618,6 +619,16 @@ def generate(params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
     return result
 
 
+def write_export(out: str | Path, params_path: str | Path = DEFAULT_PARAMS, seed: int | None = None,
+                 root: str | Path | None = None, *, assumptions: Mapping[str, Any] | None = None,
+                 project_config: Mapping[str, Any] | None = None) -> SynthResult:
+    """One draw of an ensemble: generate (self-check included) and write only the export to
+    `out`, no README. Returns the result (its context's `assumptions` hold every knob's value)."""
+    result = generate(params_path, seed, root, assumptions=assumptions, project_config=project_config)
+    write_outputs(result, out, None, "", readme_text)
+    return result
+
+
 def export_columns(codebook: Codebook) -> list[str]:
     return [*codebook.meta.values(), *codebook.identifiers, codebook.employees_column,
             *codebook.columns]
@@ -870,6 +881,9 @@ def readme_text(result: SynthResult, command: str, csv_name: str) -> str:
         "3. **Export.** Headers and labels are inverted from the codebook; an unanswered item is an "
         "empty cell or `Ved ikke` (split by an assumption in the parameters file); the defects above "
         "are added; rows are shuffled.",
+        *([f"   This draw varies the assumption knobs (`assumption_knobs` of the parameters): "
+           + ", ".join(f"`{k}` = {v:g}" for k, v in varied.items()) + "."]
+          if (varied := varied_assumptions(ctx)) else []),
         "4. **Self-check.** Before writing, the generator runs the pipeline's own ingest and "
         "clean stages on the CSV (`smesocial.synthetic.core.pipeline_retained`): the clean stage "
         "must exclude exactly the defect rows above, each by its rule, and the read-back must give "
