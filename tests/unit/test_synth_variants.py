@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-
 from smesocial.errors import InputError
 from smesocial.estimates import asked_indicators, share_estimates
 from smesocial.reproduce import compare_published
@@ -98,7 +97,7 @@ def test_every_variant_reproduces_the_report_after_the_pipelines_ingest_and_clea
 
 
 def test_daily_share_moves_every_assumed_split_and_keeps_the_merged_shares(variant):
-    shipped_ctx, shipped_alloc = variant()
+    _shipped_ctx, shipped_alloc = variant()
     for share in (0.15, 0.6):
         ctx, alloc = variant(daily_share_of_daily_weekly=share)
         for spec in (s for s in ctx.items if s.name.startswith("post_")):
@@ -176,12 +175,12 @@ def test_a_ready_context_takes_no_assumptions(variant):
 
 
 @pytest.mark.parametrize(("assumptions", "message"), [
-    ({"copula_strenght": 0.5}, r"unknown assumption knob 'copula_strenght'.*expected one of "
-                               r"copula_strength, daily_share_of_daily_weekly, never_share_of_bottom"),
-    ({"copula_strength": 1.5}, r"assumption knob 'copula_strength' out of range; found 1.5; expected a "
-                               r"number in \[0.5, 1.15\], 'shipped', 'weak' \(0.5\), 'strong' \(1.15\)"),
-    ({"daily_share_of_daily_weekly": "most"}, r"assumption knob 'daily_share_of_daily_weekly': not a "
-                                              r"value; found 'most'; expected a number in \[0.15, 0.6\]"),
+    ({"copula_strenght": 0.5}, (r"unknown assumption knob 'copula_strenght'.*expected one of "
+                                r"copula_strength, daily_share_of_daily_weekly, never_share_of_bottom")),
+    ({"copula_strength": 1.5}, (r"assumption knob 'copula_strength' out of range; found 1.5; expected a "
+                                r"number in \[0.5, 1.15\], 'shipped', 'weak' \(0.5\), 'strong' \(1.15\)")),
+    ({"daily_share_of_daily_weekly": "most"}, (r"assumption knob 'daily_share_of_daily_weekly': not a "
+                                               r"value; found 'most'; expected a number in \[0.15, 0.6\]")),
     ({"never_share_of_bottom": True}, r"assumption knob 'never_share_of_bottom' out of range"),
 ])
 def test_bad_knob_values_are_one_input_error(assumptions, message):

@@ -803,7 +803,7 @@ def summary_lines(result: SynthResult) -> list[str]:
         f"rank claims: {int(ranks['ok'].sum())}/{len(ranks)}; qualitative checks: "
         f"{int(quals['ok'].sum())}/{len(quals)}; Spearman(post_linkedin, important_linkedin) = "
         f"{spearman_linkedin(result):.2f}",
-        *([f"assumptions varied: " + ", ".join(f"{k}={v:g}" for k, v in varied.items())]
+        *(["assumptions varied: " + ", ".join(f"{k}={v:g}" for k, v in varied.items())]
           if (varied := varied_assumptions(result.context)) else []),
     ]
 
@@ -881,7 +881,7 @@ def readme_text(result: SynthResult, command: str, csv_name: str) -> str:
         "3. **Export.** Headers and labels are inverted from the codebook; an unanswered item is an "
         "empty cell or `Ved ikke` (split by an assumption in the parameters file); the defects above "
         "are added; rows are shuffled.",
-        *([f"   This draw varies the assumption knobs (`assumption_knobs` of the parameters): "
+        *(["   This draw varies the assumption knobs (`assumption_knobs` of the parameters): "
            + ", ".join(f"`{k}` = {v:g}" for k, v in varied.items()) + "."]
           if (varied := varied_assumptions(ctx)) else []),
         "4. **Self-check.** Before writing, the generator runs the pipeline's own ingest and "
