@@ -20,6 +20,13 @@ ingest and clean stages run on the bytes (`core.pipeline_retained`) and every fo
 checked on what they retain. What is specific here: size segments and typed employee counts,
 Danish identities (CVR numbers), the CSV writer, and the report's rank and qualitative claims.
 Run it through the one CLI: `python -m smesocial.synthetic --params config/synthetic/dk_2024.yaml`.
+
+Assumption knobs (issue 10's ensemble; the parameters' `assumption_knobs` document each, with
+its range): `copula_strength` multiplies the copula loadings; `daily_share_of_daily_weekly` and
+`never_share_of_bottom` re-split the posting categories wherever the targets' provenance marks
+the split an assumption, keeping the merged shares. `load_context(..., assumptions=...)` applies
+them (shipped values touch nothing: the shipped file stays byte-identical); `write_export` is
+one draw for a workflow rule, which passes the project config as a mapping (`project_config`).
 """
 
 from __future__ import annotations
