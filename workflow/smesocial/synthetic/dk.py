@@ -31,7 +31,6 @@ one draw for a workflow rule, which passes the project config as a mapping (`pro
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import math
@@ -147,8 +146,6 @@ def load_context(params_path: str | Path = DEFAULT_PARAMS, root: str | Path | No
         "seed", "inputs", "segments", "tolerance_pp", "employees", "questionnaire", "defects",
         "item_nonresponse", "copula", "timing", "identities", "targets", "assumption_knobs"),
         project_config=project_config)
-    # The knobs edit targets and loadings: work on a copy, never on a caller's mapping.
-    inputs.params = copy.deepcopy(inputs.params)
     path, params, published = inputs.params_path, inputs.params, inputs.published
     sizes: dict[str, int] = {}
     bounds: dict[str, tuple[int, int | None]] = {}
@@ -239,7 +236,8 @@ def assumed_split(provenance: Mapping[str, Any], pair: tuple[str, str]) -> bool:
 
 
 def apply_assumptions(ctx: Context) -> None:
-    """Edit the context's parameters to the draw's knob values (nothing at shipped values, so
+    """Edit the context's parameters (read afresh by load_context, so nobody else holds them)
+    to the draw's knob values (nothing at shipped values, so
     the shipped draw is untouched): loadings times `copula_strength`; in the posting targets,
     each assumed split of a pair set to the knob's share of the pair's total, which is kept."""
     strength = ctx.assumptions["copula_strength"]
