@@ -190,10 +190,18 @@ def require_defects(defects: Mapping[str, Any], path: str, keys: Iterable[str]) 
         require_provenance(defects[key], path, f"defects.{key}")
 
 
+# The project config's sections the self-check reads (ingest salt, clean stage, segments, the
+# reproduction check); a caller passing the config as a mapping must include them.
+PROJECT_CONFIG_SECTIONS = ("waves", "exclusions", "segmentation", "privacy", "alpha", "reproduction")
+
+
 def load_wave_inputs(params_path: str | Path, root: str | Path | None,
-                     required: Sequence[str]) -> WaveInputs:
+                     required: Sequence[str], *,
+                     project_config: Mapping[str, Any] | None = None) -> WaveInputs:
     """Read the parameters (a mapping with every `required` top-level key; a relative path is
-    taken from `root`, default the working directory) and the project files of their `inputs`."""
+    taken from `root`, default the working directory) and the project files of their `inputs`.
+    `project_config`, when given, replaces the file of `inputs.project_config` (a workflow rule
+    passes the config it already holds); it needs PROJECT_CONFIG_SECTIONS."""
     root = Path(root) if root is not None else Path.cwd()
     params_file = Path(params_path)
     if not params_file.is_absolute():
@@ -210,7 +218,15 @@ def load_wave_inputs(params_path: str | Path, root: str | Path | None,
         return root / params["inputs"][name]
 
     harmonised = load_harmonised(resolve("harmonised"))
-    project_config = load_yaml(resolve("project_config"))
+    if project_config is None:
+        project_config = load_yaml(resolve("project_config"))
+    else:
+        missing = [k for k in PROJECT_CONFIG_SECTIONS if k not in project_config]
+        if missing:
+            raise InputError("project_config", "the project config passed in lacks sections the "
+                             "self-check reads", found=missing,
+                             expected=", ".join(PROJECT_CONFIG_SECTIONS))
+        project_config = dict(project_config)
     return WaveInputs(path, params, root, harmonised,
                       load_indicators(resolve("indicators"), harmonised.platforms, harmonised.purposes),
                       load_codebook(resolve("codebook")), load_yaml(resolve("published")),
@@ -1083,19 +1099,37 @@ def run_generator(args: argparse.Namespace, generator: Any) -> int:
     generate, write the export and its README, print the summary."""
     out = args.out or generator.DEFAULT_OUT
     try:
-        result = generator.generate(args.params, args.seed)
+        assumptions = parse_assumptions(args.assumption or [], generator)
+        extra = {"assumptions": assumptions} if assumptions else {}
+        result = generator.generate(args.params, args.seed, **extra)
     except (InputError, VerificationError) as exc:
         print(f"smesocial-generate: {exc}", file=sys.stderr)
         return 1
     command = f".venv/bin/python -m smesocial.synthetic --params {args.params} --out {out}"
     if args.seed is not None:
         command += f" --seed {args.seed}"
+    command += "".join(f" --assumption {name}={value}" for name, value in assumptions.items())
     readme = None if args.no_readme else (args.readme or Path(out).parent / "README.md")
     write_outputs(result, out, readme, command, generator.readme_text)
     for line in generator.summary_lines(result):
         print(line)
     print(f"wrote {out}" + (f" and {readme}" if readme else ""))
     return 0
+
+
+def parse_assumptions(pairs: Sequence[str], generator: Any) -> dict[str, str]:
+    """`--assumption NAME=VALUE` options as {name: value} (the generator checks names and
+    values); only a generator with assumption knobs (a KNOBS tuple) takes them."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InputError("--assumption", "expected NAME=VALUE", found=pair)
+        out[name.strip()] = value.strip()
+    if out and not getattr(generator, "KNOBS", None):
+        raise InputError("--assumption", f"generator {generator.__name__} has no assumption knobs",
+                         found=sorted(out))
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -1112,6 +1146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None, help="overrides the parameters' seed")
     parser.add_argument("--readme", default=None, help="README path (default: README.md beside --out)")
     parser.add_argument("--no-readme", action="store_true", help="write the export only")
+    parser.add_argument("--assumption", action="append", metavar="NAME=VALUE",
+                        help="set an assumption knob (repeatable; see the parameters' "
+                             "`assumption_knobs`), e.g. copula_strength=weak")
     args = parser.parse_args(argv)
     try:
         if args.params is None:
