@@ -3,6 +3,8 @@
 # Read while the workflow is parsed, by every snakemake call: only light imports here.
 from smesocial.config import check_ensemble as _check_ensemble
 from smesocial.config import check_wave_schemes as _check_wave_schemes
+from smesocial.config import ensemble_draw as _ensemble_draw
+from smesocial.config import ensemble_draw_ids as _ensemble_draw_ids
 from smesocial.config import ensemble_draws as _ensemble_draws
 from smesocial.config import load_harmonised as _load_harmonised
 from smesocial.config import weighting_spec as _weighting_spec
@@ -151,13 +153,13 @@ ENSEMBLE_WAVE = ENSEMBLE.get("wave")
 
 
 def ensemble_draws():
-    """Draw id ('001', ...) -> its seed, variant and assumption knobs (smesocial.config)."""
-    return _ensemble_draws(config)
+    """The configured draws' ids ('001', ...; smesocial.config)."""
+    return _ensemble_draw_ids(config)
 
 
 def ensemble_draw(wildcards):
     """A draw's seed, variant and knobs, with the config keys they came from (for its log)."""
-    return read_from_config(lambda tracked: _ensemble_draws(tracked)[wildcards.draw])
+    return read_from_config(_ensemble_draw, wildcards.draw)
 
 
 def generator_inputs():

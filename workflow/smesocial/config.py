@@ -273,24 +273,28 @@ def check_ensemble(config: Mapping[str, Any], source: str = "config/config.yaml"
                          expected=f"one of {', '.join(config.get('waves') or {})}")
 
 
-def ensemble_draws(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """Draw id ('001', ...) -> {draw, seed, variant, assumptions}: draw i has seed
-    `first_seed + i - 1` and the i-th variant, cycling through `ensemble.variants` in order."""
-    ensemble = config.get("ensemble") or {}
-    count = int(ensemble.get("draws") or 0)
-    if not count:
-        return {}
-    variants = ensemble["variants"]
-    names = list(variants)
+def ensemble_draw_ids(config: Mapping[str, Any]) -> list[str]:
+    """The ids of the configured draws: '001', '002', ... (at least three digits)."""
+    count = int((config.get("ensemble") or {}).get("draws") or 0)
     width = max(3, len(str(count)))
-    draws = {}
-    for i in range(1, count + 1):
-        name = names[(i - 1) % len(names)]
-        draw = f"{i:0{width}d}"
-        draws[draw] = {"draw": draw, "seed": int(ensemble["first_seed"]) + i - 1,
-                       "variant": name,
-                       "assumptions": {knob: value for knob, value in variants[name].items()}}
-    return draws
+    return [f"{i:0{width}d}" for i in range(1, count + 1)]
+
+
+def ensemble_draw(config: Mapping[str, Any], draw: str) -> dict[str, Any]:
+    """{draw, seed, variant, assumptions} of one draw: draw i has seed `first_seed + i - 1` and
+    the i-th variant, cycling through `ensemble.variants` in order. Reads only that variant's
+    knobs, so editing another variant leaves this draw as it is."""
+    ensemble = config["ensemble"]
+    variants = ensemble["variants"]
+    index = int(draw) - 1
+    name = list(variants)[index % len(variants)]
+    return {"draw": draw, "seed": int(ensemble["first_seed"]) + index, "variant": name,
+            "assumptions": {knob: value for knob, value in variants[name].items()}}
+
+
+def ensemble_draws(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every configured draw (ensemble_draw) by id."""
+    return {draw: ensemble_draw(config, draw) for draw in ensemble_draw_ids(config)}
 
 
 def validate_config(config: Any, schema: dict[str, Any], source: str) -> None:
