@@ -10,8 +10,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-from smesocial.config import Harmonised, Indicator, load_harmonised, load_indicators, load_yaml
+from smesocial.config import (
+    Harmonised,
+    Indicator,
+    load_harmonised,
+    load_indicators,
+    load_yaml,
+)
 from smesocial.identification import (
     Context,
     PairedSegment,
@@ -199,7 +204,7 @@ def test_determined_uses_the_span_of_published_blocks_and_the_total():
 
 
 def test_classification_follows_the_provenance():
-    ctx, table = fake_context()
+    ctx, _ = fake_context()
     ident = classify_row(row("x_yes", "cochran_armitage"), ctx)
     assert ident["class"] == "identified"
     expected = trend_in_proportions(np.array([3, 6]), np.array([10, 12]), np.arange(2.0))

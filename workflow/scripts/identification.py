@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
 from smesocial.config import load_harmonised, load_indicators, load_yaml
 from smesocial.hypotheses import load_hypotheses
 from smesocial.identification import Context, identification_table, load_provenance

@@ -22,7 +22,10 @@ bounded
     (the joint 2x2 table is unpublished; the margins fix b - c up to rounding and the Fréchet
     bounds limit b + c), or a binary trend whose segment shares are published only in sum (the
     report gives micro and all firms; the small/medium split is the generator's assumption). The
-    range over every admissible table is sharp: p_min / p_max are attained.
+    range over every admissible table is sharp: p_min / p_max are attained. Where the search
+    would be too large (more than MAX_PAIRED_MARGINS pairs of margin vectors, as for a pooled
+    McNemar whose margins are published only as micro and all-firm shares) the range is left
+    NaN and the note says so.
 assumed
     The result rests on generator assumptions: unpublished category splits (daily vs weekly in
     the 5-level posting items, strongly vs plainly agree, ...), the copula's dependence between
@@ -38,11 +41,11 @@ and its extremes are recomputed with inference.mcnemar_paired.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -227,7 +230,7 @@ def block_figures(target: frozenset[str], universe: frozenset[str],
 def rounding_range(value: float, base: int) -> range:
     """Every k in 0..base with |100 k / base - value| <= 0.5."""
     if base <= 0:
-        return range(0, 0)
+        return range(0)
     low = math.ceil((value - TOLERANCE_PP) * base / 100 - 1e-9)
     high = math.floor((value + TOLERANCE_PP) * base / 100 + 1e-9)
     return range(max(low, 0), min(high, base) + 1)
@@ -401,7 +404,7 @@ def mcnemar_range(segments: Sequence[PairedSegment],
         result = mcnemar_paired(0, b, c, n - b - c)
         values[name] = result.p if name.startswith("p") else result.statistic
     rng = Range(values.get("stat_min", NAN), values.get("stat_max", NAN),
-                values["p_min"], values["p_max"], int(len(diffs)))
+                values["p_min"], values["p_max"], len(diffs))
     return rng, extremes
 
 
