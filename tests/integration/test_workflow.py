@@ -84,3 +84,32 @@ def test_an_invalid_config_stops_the_run_naming_the_key(tmp_path):
     assert done.returncode != 0
     message = done.stdout + done.stderr
     assert "alpha" in message and "5" in message
+
+
+def test_identification_classes_and_ranges_hold_the_battery(two_runs):
+    """results/identification/tests.csv: one row per battery row, and where a range is given it
+    contains the battery's own p (both written at 6 significant digits)."""
+    workdir, _, _ = two_runs
+    keys = ["hypothesis", "waves", "item", "segment", "test"]
+    battery = pd.read_csv(workdir / "results/stats/tests.csv")
+    ident = pd.read_csv(workdir / "results/identification/tests.csv")
+    assert ident[keys].equals(battery[keys])
+    assert set(ident["class"]) <= {"identified", "bounded", "assumed"}
+    both = ident.merge(battery[keys + ["p", "statistic"]], on=keys)
+    ranged = both[both["p_min"].notna()]
+    tol = 1e-5
+    assert (ranged["p_min"] <= ranged["p"] * (1 + tol)).all()
+    assert (ranged["p"] <= ranged["p_max"] * (1 + tol)).all()
+
+    def one(item, test, segment="all"):
+        hit = both[(both["item"] == item) & (both["test"] == test) & (both["segment"] == segment)]
+        assert len(hit) == 1
+        return hit.iloc[0]
+
+    linkedin = one("post_daily_weekly_linkedin", "cochran_armitage")
+    assert linkedin["class"] == "identified"
+    assert linkedin["p_min"] <= linkedin["p"] * (1 + tol) and linkedin["p"] <= linkedin["p_max"] * (1 + tol)
+    assert one("post_linkedin", "kruskal_wallis")["class"] == "assumed"
+    gap = one("important_linkedin vs post_daily_weekly_linkedin", "mcnemar_exact", "micro")
+    assert gap["class"] == "bounded" and gap["p_min"] < gap["p"] < gap["p_max"]
+    assert (both.loc[both["waves"].str.contains("no_2010"), "class"] == "assumed").all()

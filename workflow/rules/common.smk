@@ -252,6 +252,7 @@ def final_outputs():
         )
         + ["results/summary.md"]
         + expand("results/stats/{name}", name=STATS_OUTPUTS)
+        + ["results/identification/tests.csv"]
         + comparison_targets()
         + official_targets()
         + ensemble_targets()
