@@ -1,6 +1,8 @@
 # What the rules share: where a wave's inputs are, the config keys each job may read, the
 # harmonisation spec and the list of final outputs (used by `rule all` and provenance alike).
 # Read while the workflow is parsed, by every snakemake call: only light imports here.
+from pathlib import Path as _Path
+
 from smesocial.config import check_ensemble as _check_ensemble
 from smesocial.config import check_wave_schemes as _check_wave_schemes
 from smesocial.config import ensemble_draw as _ensemble_draw
@@ -61,6 +63,15 @@ def published_file(wildcards):
 
 def waves_with_published():
     return [wave for wave in WAVES if "published" in wave_config(wave)]
+
+
+def synthetic_params():
+    """config/synthetic/<wave>.yaml of every wave that is a synthetic reconstruction."""
+    return [
+        f
+        for f in expand("config/synthetic/{wave}.yaml", wave=WAVES)
+        if _Path(f).is_file()
+    ]
 
 
 def weighting_population_files(wave):
@@ -266,7 +277,6 @@ def final_outputs():
 # is read: a wave's figures follow from its codebook. smesocial.figure_plan is stdlib + yaml,
 # so this section imports no pandas, matplotlib or seaborn (tests/unit/test_figures.py).
 from functools import lru_cache as _lru_cache
-from pathlib import Path as _Path
 
 from smesocial.config import load_harmonised as _load_harmonised_nb
 from smesocial.figure_plan import (

@@ -6,11 +6,17 @@
 # results/ensemble/draw<NNN>/), and robustness.csv says per battery row how the result varies.
 rule ensemble_generate:
     input:
-        params=ENSEMBLE.get("params", []),
         **generator_inputs(),
+        params=ENSEMBLE.get("params", []),
     output:
         # deleted once ingested: an export (synthetic identifiers included) is no result
         temp("results/ensemble/draw{draw}/{wave}/export.csv"),
+    log:
+        "results/logs/ensemble/draw{draw}/{wave}/generate.log",
+    benchmark:
+        "results/benchmarks/ensemble/draw{draw}/{wave}/generate.tsv"
+    conda:
+        CONDA_ENV
     params:
         draw=lambda wildcards: ensemble_draw(wildcards)[0],
         config_read=lambda wildcards: ensemble_draw(wildcards)[1],
@@ -22,12 +28,6 @@ rule ensemble_generate:
             "alpha",
             "waves/{wave}",
         ),
-    log:
-        "results/logs/ensemble/draw{draw}/{wave}/generate.log",
-    benchmark:
-        "results/benchmarks/ensemble/draw{draw}/{wave}/generate.tsv"
-    conda:
-        CONDA_ENV
     script:
         "../scripts/ensemble_generate.py"
 
@@ -45,15 +45,15 @@ rule ensemble_robustness:
             category="What the published figures support",
         ),
         draws="results/ensemble/draws.csv",
-    params:
-        draws=lambda wildcards: read_from_config(_ensemble_draws)[0],
-        config_read=lambda wildcards: read_from_config(_ensemble_draws)[1],
-        config=config_subset("alpha"),
     log:
         "results/logs/ensemble/robustness.log",
     benchmark:
         "results/benchmarks/ensemble/robustness.tsv"
     conda:
         CONDA_ENV
+    params:
+        draws=lambda wildcards: read_from_config(_ensemble_draws)[0],
+        config_read=lambda wildcards: read_from_config(_ensemble_draws)[1],
+        config=config_subset("alpha"),
     script:
         "../scripts/ensemble_robustness.py"

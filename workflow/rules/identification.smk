@@ -6,7 +6,8 @@ rule identification:
     input:
         tests="results/stats/tests.csv",
         clean=expand("results/{wave}/clean.parquet", wave=WAVES),
-        synthetic=expand("config/synthetic/{wave}.yaml", wave=WAVES),
+        # the waves that are synthetic reconstructions (their generator's parameters)
+        synthetic=synthetic_params(),
         published=[wave_config(wave)["published"] for wave in waves_with_published()],
         hypotheses=HYPOTHESES_FILE,
         harmonised=HARMONISED_FILE,

@@ -513,6 +513,12 @@ def classify_row(row: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     segment = str(row["segment"])
     if pd.isna(row.get("p")):
         return {**out, "class": "assumed", "note": "no p in the battery: nothing to identify"}
+    if not any(w in ctx.provenance for w in waves):
+        # No config/synthetic/<wave>.yaml: the wave is not a reconstruction, its result rests on
+        # its responses and there is nothing for the published figures to identify.
+        return {**out, "class": "observed",
+                "note": f"{'+'.join(waves)}: not a synthetic reconstruction (no parameters in "
+                        "config/synthetic/); the result rests on the responses"}
     unsupported = [w for w in waves if not (ctx.provenance.get(w) and ctx.provenance[w].segments)]
     if unsupported:
         ids = _wave_figure_ids(waves, items, ctx)
