@@ -53,3 +53,27 @@ def test_robustness_counts_significant_draws_and_keeps_the_shipped_values():
     assert table.loc["i2", "n_draws"] == 0 and math.isnan(table.loc["i2", "share_significant"])
     assert "no draw gave a p-value" in table.loc["i2", "note"]
     assert table.reset_index()[KEY].equals(shipped[KEY])
+
+
+@pytest.mark.parametrize("row, says", [
+    ({"class": "identified", "p_min": 1e-9, "p_max": 0.004},
+     "identified: significant for every table consistent with the report's rounded figures "
+     "(p at most 0.004, unadjusted)"),
+    ({"class": "bounded", "p_min": 0.2, "p_max": 0.9},
+     "bounded: not significant for any joint distribution the report's margins allow "
+     "(p at least 0.2)"),
+    ({"class": "bounded", "p_min": 0.0001, "p_max": 0.3},
+     "bounded: the report's figures leave it open; over every joint distribution the report's "
+     "margins allow p runs from 0.0001 to 0.3 (unadjusted)"),
+    ({"class": "assumed", "p_min": math.nan, "p_max": math.nan, "n_draws": 4, "n_significant": 1},
+     "assumed: rests on the reconstruction's assumptions; significant after Holm in 1 of 4 "
+     "reconstructions"),
+    ({"class": "bounded", "p_min": math.nan, "p_max": math.nan, "n_draws": 4, "n_significant": 4},
+     "assumed: rests on the reconstruction's assumptions; significant after Holm in 4 of 4 "
+     "reconstructions"),
+    ({"class": "observed"}, "observed: the wave's responses, not a reconstruction"),
+])
+def test_support_says_what_a_result_rests_on(row, says):
+    from smesocial.ensemble import support
+
+    assert support(row, alpha=0.05) == says

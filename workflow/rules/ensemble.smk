@@ -35,6 +35,7 @@ rule ensemble_generate:
 rule ensemble_robustness:
     input:
         shipped="results/stats/tests.csv",
+        identification="results/identification/tests.csv",
         draws=lambda wildcards: expand(
             "results/ensemble/draw{draw}/stats/tests.csv", draw=ensemble_draws()
         ),

@@ -15,11 +15,13 @@ def step(snakemake) -> None:
     draws = {Path(path).parent.parent.name.removeprefix("draw"): pd.read_csv(path)
              for path in snakemake.input.draws}
     table = robustness(pd.read_csv(snakemake.input.shipped), draws,
-                       alpha=snakemake.params.config["alpha"])
+                       alpha=snakemake.params.config["alpha"],
+                       identification=pd.read_csv(snakemake.input.identification))
     write_csv(table, snakemake.output.robustness)
     write_csv(draws_table(snakemake.params.draws), snakemake.output.draws)
-    log.info("%d battery rows over %d draws; %d significant after Holm in every draw", len(table),
-             len(draws), int((table["share_significant"] == 1).sum()))
+    log.info("%d battery rows over %d draws; %d significant after Holm in every draw; %s",
+             len(table), len(draws), int((table["share_significant"] == 1).sum()),
+             table["class"].value_counts().to_dict())
 
 
 run_step(snakemake, step)  # noqa: F821 - `snakemake` is injected by the script directive

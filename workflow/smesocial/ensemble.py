@@ -18,7 +18,8 @@ KEY = ["hypothesis", "waves", "item", "segment", "test"]
 ROBUSTNESS_COLUMNS = [
     *KEY, "effect_size_name", "n_draws", "n_significant", "share_significant",
     "p_median", "p_low", "p_high", "effect_median", "effect_low", "effect_high",
-    "shipped_p", "shipped_p_adj_holm", "shipped_significant", "shipped_effect", "note",
+    "shipped_p", "shipped_p_adj_holm", "shipped_significant", "shipped_effect",
+    "class", "p_min", "p_max", "support", "note",
 ]
 DRAW_COLUMNS = ["draw", "seed", "variant", "assumptions"]
 
@@ -31,8 +32,36 @@ def draws_table(draws: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=DRAW_COLUMNS)
 
 
+def _p_text(p: float) -> str:
+    return f"{p:.2g}"
+
+
+def support(row: Mapping[str, Any], alpha: float) -> str:
+    """What a battery result rests on, in one clause: the published figures (identified: every
+    table they admit; bounded: every joint distribution their margins allow; p unadjusted), or
+    only the reconstruction (the share of draws significant after Holm)."""
+    cls, p_min, p_max = row.get("class"), row.get("p_min"), row.get("p_max")
+    ranged = not (pd.isna(p_min) or pd.isna(p_max))
+    if cls == "observed":
+        return "observed: the wave's responses, not a reconstruction"
+    if cls in ("identified", "bounded") and ranged:
+        what = ("table consistent with the report's rounded figures" if cls == "identified"
+                else "joint distribution the report's margins allow")
+        if p_max < alpha:
+            return f"{cls}: significant for every {what} (p at most {_p_text(p_max)}, unadjusted)"
+        if p_min >= alpha:
+            return f"{cls}: not significant for any {what} (p at least {_p_text(p_min)})"
+        return (f"{cls}: the report's figures leave it open; over every {what} p runs from "
+                f"{_p_text(p_min)} to {_p_text(p_max)} (unadjusted)")
+    n, k = int(row.get("n_draws") or 0), int(row.get("n_significant") or 0)
+    if n == 0:
+        return f"{cls or 'assumed'}: no reconstruction gave a p-value"
+    return (f"assumed: rests on the reconstruction's assumptions; significant after Holm in "
+            f"{k} of {n} reconstructions")
+
+
 def robustness(shipped: pd.DataFrame, draws: Mapping[str, pd.DataFrame],
-               alpha: float) -> pd.DataFrame:
+               alpha: float, identification: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per battery row (the shipped battery's rows, in its order): across the draws, how many
     gave a p-value, the share significant after Holm (p_adj_holm < alpha), the median and the
     2.5-97.5% range of p and of the effect size; and the shipped draw's values.
@@ -67,4 +96,9 @@ def robustness(shipped: pd.DataFrame, draws: Mapping[str, pd.DataFrame],
     out["n_significant"] = out["n_significant"].fillna(0).astype(int)
     out["note"] = np.where(out["n_draws"] == 0, "no draw gave a p-value (see the battery's note)",
                            "")
+    classes = (identification.set_index(KEY)[["class", "p_min", "p_max"]]
+               if identification is not None else
+               pd.DataFrame(columns=["class", "p_min", "p_max"], index=out.index))
+    out = out.join(classes, how="left")
+    out["support"] = [support(row, alpha) for row in out.to_dict("records")]
     return out.reset_index()[ROBUSTNESS_COLUMNS]
