@@ -5,7 +5,6 @@ the workflow reads without pandas or matplotlib, and executed-notebook clean-up.
 
 from __future__ import annotations
 
-import ast
 import copy
 import hashlib
 import os

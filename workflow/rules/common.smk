@@ -294,6 +294,12 @@ COMPARISON_FIGURES = [
     f"results/figures/dk_no_comparison.{ext}" for ext in FIGURE_FORMATS
 ]
 OFFICIAL_FIGURES = [f"results/figures/official_trends.{ext}" for ext in FIGURE_FORMATS]
+SUPPORT_FIGURES = [f"results/figures/support.{ext}" for ext in FIGURE_FORMATS]
+
+
+def support_notebook():
+    """The notebook of what the published figures support: only with an ensemble to draw."""
+    return ["support"] if ensemble_draws() else []
 
 
 @_lru_cache(maxsize=None)
@@ -336,10 +342,14 @@ def _in_report(path, caption, category_label):
 
 
 def notebook_manifests():
-    return [f"results/figures/wave_profile_{w}_figures.csv" for w in WAVES] + [
-        "results/figures/country_comparison_figures.csv",
-        "results/figures/official_trends_figures.csv",
-    ]
+    return (
+        [f"results/figures/wave_profile_{w}_figures.csv" for w in WAVES]
+        + [
+            "results/figures/country_comparison_figures.csv",
+            "results/figures/official_trends_figures.csv",
+        ]
+        + [f"results/figures/{name}_figures.csv" for name in support_notebook()]
+    )
 
 
 def notebook_targets():
@@ -353,6 +363,8 @@ def notebook_targets():
         + [f for w in WAVES for f in wave_figure_files(w)]
         + COMPARISON_FIGURES
         + OFFICIAL_FIGURES
+        + [f"results/notebooks/{name}.ipynb" for name in support_notebook()]
+        + (SUPPORT_FIGURES if support_notebook() else [])
         + expand("results/{wave}/estimates_by_sample.csv", wave=waves_with_samples())
         + notebook_manifests()
         + ["results/figures/figures.csv"]

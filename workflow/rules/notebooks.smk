@@ -114,6 +114,37 @@ rule notebook_official_trends:
         "../scripts/notebooks.py"
 
 
+rule notebook_support:
+    input:
+        notebook="notebooks/support.py",
+        code=NOTEBOOK_CODE,
+        robustness="results/ensemble/robustness.csv",
+        draws="results/ensemble/draws.csv",
+    output:
+        notebook="results/notebooks/support.ipynb",
+        manifest="results/figures/support_figures.csv",
+        figures=figure_outputs(
+            SUPPORT_FIGURES, "../report/figures_support.rst", "support"
+        ),
+    log:
+        "results/logs/notebooks/support.log",
+    benchmark:
+        "results/benchmarks/notebooks/support.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        parameters=lambda wildcards: {
+            **read_from_config(lambda c: {"alpha": c["alpha"]})[0],
+            "results_dir": "results",
+            "figures_dir": "results/figures",
+        },
+        config_read=lambda wildcards: read_from_config(
+            lambda c: {"alpha": c["alpha"]}
+        )[1],
+    script:
+        "../scripts/notebooks.py"
+
+
 rule figures_manifest:
     input:
         manifests=notebook_manifests(),
