@@ -77,3 +77,42 @@ def test_support_says_what_a_result_rests_on(row, says):
     from smesocial.ensemble import support
 
     assert support(row, alpha=0.05) == says
+
+
+def test_a_draw_that_misses_the_report_stops_the_run_naming_the_draw(tmp_path, monkeypatch):
+    """Copula strength 0.5 with seed 14 fails the generator's check that LinkedIn posting and
+    importance go together (measured): the draw's step ends with one message, no export."""
+    import logging
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from smesocial.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    config = load_config(root / "config/config.yaml")
+    out = tmp_path / "export.csv"
+    draw = {"draw": "002", "seed": 14, "variant": "copula_weak",
+            "assumptions": {"copula_strength": 0.5}}
+    project = {key: config[key] for key in ("exclusions", "privacy", "segmentation",
+                                            "reproduction", "alpha", "waves")}
+    smk = SimpleNamespace(
+        input=SimpleNamespace(params="config/synthetic/dk_2024.yaml"), output=[str(out)],
+        log=[str(tmp_path / "generate.log")], rule="ensemble_generate",
+        params=SimpleNamespace(draw=draw, config=project, config_read=[]))
+    handlers, level = logging.getLogger().handlers[:], logging.getLogger().level
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            runpy.run_path(str(root / "workflow/scripts/ensemble_generate.py"),
+                           init_globals={"snakemake": smk})
+    finally:
+        for handler in logging.getLogger().handlers[:]:
+            if handler not in handlers:
+                handler.close()
+        logging.getLogger().handlers[:], logging.getLogger().level = handlers, level
+    assert stopped.value.code == 1
+    assert not out.exists()
+    last = (tmp_path / "generate.log").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert "draw 002 (seed 14, variant copula_weak) does not reproduce the report" in last
+    assert "Spearman(post_linkedin, important_linkedin_likert)" in last

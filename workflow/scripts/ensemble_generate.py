@@ -18,8 +18,9 @@ def step(snakemake) -> None:
         result = generator.generate(params, draw["seed"], assumptions=draw["assumptions"],
                                     project_config=snakemake.params.config)
     except VerificationError as exc:
+        checks = " ".join(str(exc).split())  # one paragraph, whatever the generator wrapped
         raise InputError(params, f"draw {draw['draw']} (seed {draw['seed']}, variant "
-                         f"{draw['variant']}) does not reproduce the report: {exc}",
+                         f"{draw['variant']}) does not reproduce the report: {checks}",
                          expected="every followed published figure reproduced; change the "
                          "variant's knobs in config ensemble.variants") from exc
     Path(snakemake.output[0]).parent.mkdir(parents=True, exist_ok=True)
