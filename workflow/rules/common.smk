@@ -175,6 +175,8 @@ def ensemble_draw(wildcards):
 
 def generator_inputs():
     """The files the ensemble's generator reads, named in its parameters file."""
+    if not ENSEMBLE:
+        return {}
     inputs = _load_yaml(ENSEMBLE["params"])["inputs"]
     return {key: path for key, path in inputs.items() if key != "project_config"}
 
