@@ -74,7 +74,7 @@ def test_the_manuscript_is_rendered_to_html_and_pdf(built):
 
 def test_every_figure_the_paper_references_is_embedded_and_staged(built):
     figures = FIGURE.findall(built["paper"])
-    assert len(figures) == 10
+    assert len(figures) == 11
     data_uris = re.findall(r'<img[^>]+src="data:image/png;base64,([^"]+)"', built["page"])
     embedded = {hashlib.sha256(base64.b64decode(data)).hexdigest() for data in data_uris}
     linked = set(re.findall(r'<img[^>]+src="(figures/[^"]+)"', built["page"]))

@@ -29,7 +29,7 @@ WAVE_FIGURES = {
     "no_2010": ["presence_by_sample", "purposes", "respondent_flow"],
 }
 FIGURES = [f"{wave}_{name}" for wave, names in WAVE_FIGURES.items() for name in names] + [
-    "dk_no_comparison", "official_trends"]
+    "dk_no_comparison", "official_trends", "support"]
 NOTEBOOKS = {
     "wave_profile_dk_2024": ("notebooks/wave_profile.py", {
         "wave": "dk_2024", "segment_labels": {"all": "All firms", "micro": "Micro (1–10 employees)",
@@ -39,11 +39,13 @@ NOTEBOOKS = {
     "country_comparison": ("notebooks/country_comparison.py",
                            {"waves": ["dk_2024", "no_2010"]}),
     "official_trends": ("notebooks/official_trends.py", {"size_class": "10+"}),
+    "support": ("notebooks/support.py", {"alpha": 0.05}),
 }
 RULES = {"wave_profile_dk_2024": "notebook_wave_profile_dk_2024",
          "wave_profile_no_2010": "notebook_wave_profile_no_2010",
          "country_comparison": "notebook_country_comparison",
-         "official_trends": "notebook_official_trends"}
+         "official_trends": "notebook_official_trends",
+         "support": "notebook_support"}
 
 
 @pytest.mark.parametrize("stem", FIGURES)

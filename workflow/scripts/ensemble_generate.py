@@ -4,7 +4,7 @@ every followed published figure through the pipeline's own ingest and clean)."""
 from pathlib import Path
 
 from smesocial.errors import InputError
-from smesocial.runner import log, run_step
+from smesocial.runner import log, read_everything, run_step
 from smesocial.synthetic.core import VerificationError, generator_module
 
 
@@ -15,8 +15,10 @@ def step(snakemake) -> None:
     log.info("draw %s: seed %d, variant %s (%s)", draw["draw"], draw["seed"], draw["variant"],
              draw["assumptions"] or "as shipped")
     try:
+        # The generator runs the pipeline's own ingest and clean on the draw with these sections
+        # as its project config: it depends on all of them (logged as read).
         result = generator.generate(params, draw["seed"], assumptions=draw["assumptions"],
-                                    project_config=snakemake.params.config)
+                                    project_config=read_everything(snakemake.params.config))
     except VerificationError as exc:
         checks = " ".join(str(exc).split())  # one paragraph, whatever the generator wrapped
         raise InputError(params, f"draw {draw['draw']} (seed {draw['seed']}, variant "
