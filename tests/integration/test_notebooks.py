@@ -127,7 +127,7 @@ def test_the_figures_manifest_names_notebook_rule_and_checksum_of_every_figure(t
         assert row.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), row.path
         assert row.rule in RULES.values(), row.path
         assert (workdir / row.notebook).is_file()
-        assert re.fullmatch(r"notebooks/(wave_profile|country_comparison|official_trends)\.py",
+        assert re.fullmatch(r"notebooks/(wave_profile|country_comparison|official_trends|support)\.py",
                             row.notebook)
         assert (workdir / row.executed_notebook).is_file()
         assert RULES[row.executed_notebook.removeprefix("results/notebooks/").removesuffix(
