@@ -42,13 +42,15 @@ def copy_repository(destination: Path) -> Path:
     return destination
 
 
-def snakemake(workdir: Path, *args: str) -> float:
+def snakemake(workdir: Path, *args: str, targets: tuple[str, ...] = ()) -> float:
     started = time.perf_counter()
-    done = subprocess.run([str(SNAKEMAKE), "--cores", str(os.cpu_count() or 1), "--quiet",
-                           "all", *args], cwd=workdir, capture_output=True, text=True)
-    # (`--quiet all` silences Snakemake's progress; the targets come after it)
+    # targets first: `--quiet` takes any number of values after it
+    command = [str(SNAKEMAKE), *targets, "--cores", str(os.cpu_count() or 1), *args,
+               "--quiet", "all"]
+    done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
     if done.returncode != 0:
-        sys.exit(f"ensemble benchmark: snakemake {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+        sys.exit(f"ensemble benchmark: {' '.join(command)} failed:\n"
+                 f"{(done.stderr + done.stdout)[-3000:]}")
     return time.perf_counter() - started
 
 
@@ -83,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir / "results/ensemble", ignore_errors=True)
             shutil.rmtree(workdir / "results/benchmarks/ensemble", ignore_errors=True)
             wall = snakemake(workdir, "--configfile", str(override),
-                             "results/ensemble/robustness.csv")
+                             targets=("results/ensemble/robustness.csv",))
             cpu = cpu_by_stage(workdir)
             per_draw = {stage: seconds / draws for stage, seconds in cpu.items()}
             rows.append({"draws": draws, "wall_s": round(wall, 1),
