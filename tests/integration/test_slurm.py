@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 SCRIPT = ROOT / "workflow" / "cluster" / "slurm_local.sh"
 JOBCOMP_LOG = Path("/var/log/slurm/jobcomp.log")
-# Measured here: the build ~3 min through SLURM, the failing run ~30 s; beyond these a run
+# Measured here: the build 4-6 min through SLURM, the failing run ~30 s; well beyond, a run
 # hangs (the executor's known failure mode is to poll forever), which is a failure.
 BUILD_TIMEOUT = 900
 FAILURE_TIMEOUT = 300
