@@ -25,9 +25,13 @@ from smesocial.estimates import NO_WEIGHTS_NOTE, item_estimates, weighted_share,
 from smesocial.hypotheses import Declarations, Hypothesis, Settings, load_hypotheses
 from smesocial.hypotheses import TestSpec as Spec
 from smesocial.inference import (NotEstimable, adjust_pvalues, association_test, cmh_test,
-                                 cochran_armitage, cochrans_q_test, cohens_h, cramers_v_interval,
+                                 cochran_armitage, cochrans_q_from_patterns, cochrans_q_test,
+                                 cohens_h, cramers_v_interval, kruskal_h_from_counts,
                                  kruskal_wallis, logistic_group_effect, mcnemar_paired,
-                                 newcombe_paired_interval, ordinal_trend, trend_in_proportions)
+                                 newcombe_paired_interval, ordinal_trend,
+                                 resample_within_groups, trend_in_proportions)
+from scipy import stats as sps
+from statsmodels.stats.contingency_tables import cochrans_q
 from smesocial.stats import TEST_COLUMNS, run_battery, summary_markdown
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -204,6 +208,86 @@ def test_kruskal_wallis_matches_hollander_wolfe_and_r():
     assert result.statistic == pytest.approx(R["kruskal_mucociliary"]["statistic"], rel=1e-9)
     assert result.p == pytest.approx(R["kruskal_mucociliary"]["p"], rel=1e-8)
     assert result.effect_size == pytest.approx(result.statistic / (14 - 1))  # epsilon^2 = H/(n-1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.integers(1, 5), min_size=1, max_size=40), min_size=2, max_size=5))
+def test_kruskal_h_from_counts_is_scipys_h_on_the_answers(groups):
+    pooled = np.concatenate([np.asarray(g, float) for g in groups])
+    if np.all(pooled == pooled[0]):
+        return  # H is undefined for one answer value (both give NaN)
+    counts = np.array([[g.count(v) for v in range(1, 6)] for g in groups])
+    assert kruskal_h_from_counts(counts) == pytest.approx(sps.kruskal(*groups).statistic, rel=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=2, max_size=60))
+def test_cochrans_q_from_patterns_is_statsmodels_q_on_the_rows(rows):
+    x = np.asarray(rows, dtype=float)
+    if np.all((x.sum(axis=1) == 0) | (x.sum(axis=1) == 3)):
+        return  # Q is 0/0 when no respondent differs between the items
+    patterns, counts = np.unique(x, axis=0, return_counts=True)
+    assert cochrans_q_from_patterns(patterns, counts) == pytest.approx(
+        cochrans_q(x).statistic, rel=1e-10)
+
+
+def test_resampling_counts_within_groups_keeps_each_groups_size_and_values():
+    counts = np.array([[3, 0, 2], [0, 4, 1]])
+    resampled = resample_within_groups(counts, 500, np.random.default_rng(1))
+    assert resampled.shape == (500, 2, 3)
+    assert (resampled.sum(axis=2) == [5, 5]).all()
+    assert (resampled[:, 0, 1] == 0).all() and (resampled[:, 1, 0] == 0).all()
+    # each value's expected share is its observed share (3/5 of group 1 answer the first value)
+    assert resampled[:, 0, 0].mean() / 5 == pytest.approx(0.6, abs=0.03)
+
+
+def test_count_bootstraps_agree_with_scipys_bootstrap_of_the_answers():
+    # The same percentile interval as scipy.stats.bootstrap over individual answers, up to
+    # Monte Carlo error: the count draws are that bootstrap, not an approximation of it.
+    rng = np.random.default_rng(3)
+    groups = [rng.integers(1, 6, size=n) + shift for n, shift in ((80, 0), (60, 1), (70, 1))]
+    groups = [np.clip(g, 1, 5).astype(float) for g in groups]
+    ours = kruskal_wallis(groups, bootstrap_resamples=20000, seed=1)
+    n = sum(len(g) for g in groups)
+    scipys = sps.bootstrap(groups, lambda *s, axis=-1: sps.kruskal(*s, axis=axis).statistic / (n - 1),
+                           vectorized=True, n_resamples=20000, method="percentile",
+                           rng=np.random.default_rng(2)).confidence_interval
+    assert ours.effect_ci_low == pytest.approx(scipys.low, abs=0.004)
+    assert ours.effect_ci_high == pytest.approx(scipys.high, abs=0.004)
+    items = rng.random((150, 3)) < [0.3, 0.5, 0.6]
+    q = cochrans_q_test(items.astype(float), bootstrap_resamples=20000, seed=1)
+    k = 3
+    scipy_q = sps.bootstrap((np.arange(150),), lambda rows: cochrans_q(items[rows.astype(int)]).statistic
+                            / (150 * (k - 1)), vectorized=False, n_resamples=4000,
+                            method="percentile", rng=np.random.default_rng(2)).confidence_interval
+    assert q.effect_ci_low == pytest.approx(scipy_q.low, abs=0.01)
+    assert q.effect_ci_high == pytest.approx(scipy_q.high, abs=0.01)
+
+
+def test_ordinal_and_logistic_fits_on_cells_equal_fits_on_respondents():
+    # Frequency-weighted cells give the respondents' own likelihood: the same estimates as
+    # statsmodels' unweighted OrderedModel and formula GLM on every row.
+    import statsmodels.formula.api as smf
+    from statsmodels.genmod.families import Binomial
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    data = reference("ordinal_segment.csv")
+    ours = ordinal_trend(data.level.to_numpy(), data.score.to_numpy())
+    levels = np.unique(data.level)
+    endog = pd.Series(pd.Categorical(np.searchsorted(levels, data.level),
+                                     categories=range(levels.size), ordered=True))
+    rows = OrderedModel(endog, data[["score"]].astype(float), distr="logit").fit(
+        method="newton", disp=False)
+    assert math.log(ours.effect_size) == pytest.approx(rows.params["score"], abs=1e-5)
+    assert ours.statistic == pytest.approx((rows.params["score"] / rows.bse["score"]) ** 2, rel=1e-4)
+    frame = reference("logit_country_segment.csv")
+    frame["dk"] = (frame.country == "DK").astype(float)
+    result = logistic_group_effect(frame, outcome="y", group="dk", adjust="segment")
+    full = smf.glm("y ~ dk + C(segment)", frame, family=Binomial()).fit()
+    null = smf.glm("y ~ C(segment)", frame, family=Binomial()).fit()
+    assert math.log(result.effect_size) == pytest.approx(full.params["dk"], rel=1e-9)
+    assert result.statistic == pytest.approx(2 * (full.llf - null.llf), rel=1e-9)
+    assert result.n == len(frame)
 
 
 def test_kruskal_wallis_notes_a_constant_item():

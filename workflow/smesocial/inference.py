@@ -8,6 +8,7 @@ tests/unit/test_stats.py.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass, replace
@@ -65,15 +66,20 @@ class TestResult:
 
 
 def crosstab(rows: pd.Series, cols: pd.Series) -> pd.DataFrame:
-    """Counts of answered pairs, levels in their declared order, empty levels dropped."""
-    keep = rows.notna() & cols.notna()
+    """Counts of answered pairs, levels in their declared order, empty levels dropped.
+
+    Counted with np.bincount over the category codes: pd.crosstab's groupby costs ~10 ms a
+    table, which the battery pays ~30 times per run (and per draw of the ensemble)."""
+    keep = (rows.notna() & cols.notna()).to_numpy()
     r, c = rows[keep], cols[keep]
     r_levels = _observed_levels(r)
     c_levels = _observed_levels(c)
-    table = pd.crosstab(pd.Categorical(r.astype("object"), categories=r_levels),
-                        pd.Categorical(c.astype("object"), categories=c_levels), dropna=False)
-    table.index, table.columns = r_levels, c_levels
-    return table.astype(int)
+    r_codes = pd.Categorical(r.astype("object"), categories=r_levels).codes.astype(np.int64)
+    c_codes = pd.Categorical(c.astype("object"), categories=c_levels).codes.astype(np.int64)
+    counts = np.bincount(r_codes * len(c_levels) + c_codes,
+                         minlength=len(r_levels) * len(c_levels))
+    return pd.DataFrame(counts.reshape(len(r_levels), len(c_levels)), index=r_levels,
+                        columns=c_levels).astype(int)
 
 
 def _observed_levels(column: pd.Series) -> list[object]:
@@ -204,7 +210,8 @@ def kruskal_wallis(groups: list[np.ndarray], *, alpha: float = 0.05, seed: int =
     """Kruskal-Wallis H (scipy; tie-corrected, as R's kruskal.test) with epsilon-squared.
 
     epsilon^2 = H / (n - 1) (Kelley 1935; Tomczak & Tomczak 2014) is a one-line rescaling of H
-    that no library exposes; its CI is a percentile bootstrap within groups (scipy.bootstrap).
+    that no library exposes; its CI is a percentile bootstrap within groups, drawn on the
+    groups' answer counts (resample_within_groups) so it costs the same at any n.
     """
     non_empty = [np.asarray(g, dtype=float) for g in groups if len(g) > 0]
     note = "" if len(non_empty) == len(groups) else f"{len(groups) - len(non_empty)} empty group(s) left out"
@@ -217,18 +224,56 @@ def kruskal_wallis(groups: list[np.ndarray], *, alpha: float = 0.05, seed: int =
     result = sps.kruskal(*non_empty)
     h = float(result.statistic)
 
-    def epsilon_squared(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
-        size = sum(s.shape[axis] for s in samples)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # an all-tied resample: H is NaN
-            return sps.kruskal(*samples, axis=axis).statistic / (size - 1)
-
-    boot = sps.bootstrap(non_empty, epsilon_squared, vectorized=True, n_resamples=bootstrap_resamples,
-                         method="percentile", confidence_level=1 - alpha,
-                         rng=np.random.default_rng(seed))
+    values, codes = np.unique(pooled, return_inverse=True)
+    sizes = [len(g) for g in non_empty]
+    counts = np.stack([np.bincount(part, minlength=values.size)
+                       for part in np.split(codes, np.cumsum(sizes)[:-1])])
+    resampled = resample_within_groups(counts, bootstrap_resamples, np.random.default_rng(seed))
+    with np.errstate(divide="ignore", invalid="ignore"):  # an all-tied resample: H is NaN
+        boot = kruskal_h_from_counts(resampled) / (n - 1)
+    low, high = percentile_interval(boot, alpha)
     return TestResult("kruskal_wallis", h, float(len(non_empty) - 1), float(result.pvalue),
-                      "epsilon_squared", h / (n - 1), float(boot.confidence_interval.low),
-                      float(boot.confidence_interval.high), n, note)
+                      "epsilon_squared", h / (n - 1), low, high, n, note)
+
+
+def resample_within_groups(counts: np.ndarray, resamples: int,
+                           rng: np.random.Generator) -> np.ndarray:
+    """Bootstrap resamples of a groups x values count table, each group resampled with its own
+    size: (resamples, groups, values).
+
+    Drawing n_g answers with replacement from a group's n_g answers is a multinomial draw of
+    n_g over its value frequencies, so the resample costs the same at any n (a bootstrap of
+    the individual answers, as scipy.stats.bootstrap does, holds resamples x n values)."""
+    sizes = counts.sum(axis=1)
+    shares = counts / np.where(sizes > 0, sizes, 1)[:, None]
+    return np.stack([rng.multinomial(size, share, size=resamples)
+                     for size, share in zip(sizes, shares)], axis=1)
+
+
+def kruskal_h_from_counts(counts: np.ndarray) -> np.ndarray:
+    """Tie-corrected Kruskal-Wallis H of groups x values count tables (leading axes: tables).
+
+    The same H as scipy.stats.kruskal on the answers behind the counts (checked in
+    tests/unit/test_stats.py): each value's answers share their midrank, so rank sums are
+    counts @ midranks. Written out because scipy works on the answers, not their counts."""
+    counts = np.asarray(counts, dtype=float)
+    group_sizes = counts.sum(axis=-1)
+    value_totals = counts.sum(axis=-2)
+    total = value_totals.sum(axis=-1)
+    midranks = np.cumsum(value_totals, axis=-1) - (value_totals - 1) / 2
+    rank_sums = (counts * midranks[..., None, :]).sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):  # an empty group adds nothing
+        mean_square = np.where(group_sizes > 0, rank_sums**2 / group_sizes, 0.0).sum(axis=-1)
+    h = 12 / (total * (total + 1)) * mean_square - 3 * (total + 1)
+    ties = 1 - (value_totals**3 - value_totals).sum(axis=-1) / (total**3 - total)
+    return h / ties
+
+
+def percentile_interval(resampled: np.ndarray, alpha: float) -> tuple[float, float]:
+    """Percentile bootstrap interval (as scipy.stats.bootstrap(method="percentile")): NaN when
+    any resample's statistic is undefined, as there."""
+    low, high = np.percentile(resampled, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return float(low), float(high)
 
 
 def ordinal_trend(codes: np.ndarray, scores: np.ndarray, alpha: float = 0.05,
@@ -240,7 +285,6 @@ def ordinal_trend(codes: np.ndarray, scores: np.ndarray, alpha: float = 0.05,
     CI; the statistic is the Wald chi-square (beta / se)^2 on 1 df. Unused answer levels are
     dropped (a threshold between two empty levels is not identified).
     """
-    from statsmodels.miscmodels.ordinal_model import OrderedModel
     from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning
 
     y = np.asarray(codes, dtype=float)
@@ -252,14 +296,20 @@ def ordinal_trend(codes: np.ndarray, scores: np.ndarray, alpha: float = 0.05,
         raise NotEstimable("constant item: every answer is the same")
     if np.unique(x).size < 2:
         raise NotEstimable("fewer than two non-empty groups")
-    endog = pd.Series(pd.Categorical(np.searchsorted(levels, y), categories=range(levels.size),
+    # The answers enter only through their (answer, score) cells: the model is fitted on the
+    # cells with their counts as frequency weights, the same likelihood at a cost that does not
+    # grow with n.
+    cells, counts = np.unique(np.column_stack([np.searchsorted(levels, y), x]), axis=0,
+                              return_counts=True)
+    endog = pd.Series(pd.Categorical(cells[:, 0].astype(int), categories=range(levels.size),
                                      ordered=True))
-    exog = pd.DataFrame({"score": x})
+    exog = pd.DataFrame({"score": cells[:, 1]})
     notes: list[str] = []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            fit = OrderedModel(endog, exog, distr="logit").fit(method="bfgs", disp=False, maxiter=2000)
+            model = frequency_weighted_ordered_logit()(endog, exog, counts=counts, distr="logit")
+            fit = model.fit(method="bfgs", disp=False, maxiter=2000)
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise NotEstimable(f"ordinal model not estimable ({exc})") from exc
     for warning in caught:
@@ -277,6 +327,44 @@ def ordinal_trend(codes: np.ndarray, scores: np.ndarray, alpha: float = 0.05,
                       "odds_ratio_per_step", odds, math.exp(beta - z * se), math.exp(beta + z * se),
                       int(y.size), "; ".join(notes),
                       direction_observed=_sign_direction(odds, 1.0, "increasing", "decreasing"))
+
+
+@functools.cache
+def frequency_weighted_ordered_logit() -> type:
+    """statsmodels' OrderedModel (logit link) on cells with frequency weights `counts`.
+
+    OrderedModel has no weights; its log-likelihood is a sum over observations, so n answers
+    falling in a few (answer, score) cells give the same likelihood, score and Hessian (all
+    numerical derivatives of `loglike`) as the cells weighted by their counts. The start values
+    are the model's own (threshold quantiles of the answer shares), from weighted shares. The
+    logistic cdf/pdf are scipy.special.expit, the same values without scipy.stats' per-call
+    overhead. Imported lazily: statsmodels' model classes take ~0.5 s to import."""
+    from scipy.special import expit
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    class FrequencyWeightedOrderedModel(OrderedModel):  # type: ignore[misc]
+        def __init__(self, endog: Any, exog: Any, *, counts: np.ndarray, **kwds: Any) -> None:
+            super().__init__(endog, exog, **kwds)
+            self.counts = np.asarray(counts, dtype=float)
+
+        def cdf(self, x: np.ndarray) -> np.ndarray:
+            return expit(x)
+
+        def pdf(self, x: np.ndarray) -> np.ndarray:
+            p = expit(x)
+            return p * (1 - p)
+
+        def loglike(self, params: np.ndarray) -> float:
+            return float(self.loglikeobs(params) @ self.counts)
+
+        @property
+        def start_params(self) -> np.ndarray:
+            freq = np.bincount(self.endog, weights=self.counts) / self.counts.sum()
+            start_ppf = self.distr.ppf(np.clip(freq.cumsum(), 0, 1))
+            start_threshold = self.transform_reverse_threshold_params(start_ppf)
+            return np.concatenate((np.zeros(self.k_vars), start_threshold))
+
+    return FrequencyWeightedOrderedModel
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,7 +452,7 @@ def cochrans_q_test(matrix: np.ndarray, *, alpha: float = 0.05, seed: int = 0,
     """Cochran's Q across k paired binary items (statsmodels cochrans_q), respondents with every
     item answered. Effect: Serlin et al.'s (1982) eta^2_Q = Q / (n (k - 1)), a rescaling of Q
     that no library exposes (Tomczak & Tomczak 2014), with a percentile bootstrap CI over
-    respondents (scipy.bootstrap)."""
+    respondents, drawn on their answer patterns (cochrans_q_from_patterns)."""
     x = np.asarray(matrix, dtype=float)
     if x.ndim != 2 or x.shape[1] < 2:
         raise NotEstimable("Cochran's Q needs at least two paired items")
@@ -377,20 +465,34 @@ def cochrans_q_test(matrix: np.ndarray, *, alpha: float = 0.05, seed: int = 0,
     result = cochrans_q(x)
     q = float(result.statistic)
 
-    def eta_squared_q(rows: np.ndarray) -> float:
-        sample = x[rows.astype(int)]
-        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-            warnings.simplefilter("ignore", RuntimeWarning)  # a resample where no row differs
-            return float(cochrans_q(sample).statistic) / (n * (k - 1))
-
-    boot = sps.bootstrap((np.arange(n),), eta_squared_q, vectorized=False,
-                         n_resamples=bootstrap_resamples, method="percentile",
-                         confidence_level=1 - alpha, rng=np.random.default_rng(seed))
+    patterns, pattern_counts = np.unique(x, axis=0, return_counts=True)
+    resampled = np.random.default_rng(seed).multinomial(n, pattern_counts / n,
+                                                        size=bootstrap_resamples)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a resample where no row differs
+        boot = cochrans_q_from_patterns(patterns, resampled) / (n * (k - 1))
+    low, high = percentile_interval(boot, alpha)
     shares = x.mean(axis=0)
     note = "shares " + ", ".join(f"{s:.3f}" for s in shares)
     return TestResult("cochrans_q", q, float(result.df), float(result.pvalue), "eta_squared_q",
-                      q / (n * (k - 1)), float(boot.confidence_interval.low),
-                      float(boot.confidence_interval.high), n=n, note=note)
+                      q / (n * (k - 1)), low, high, n=n, note=note)
+
+
+def cochrans_q_from_patterns(patterns: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Cochran's Q of respondents given as answer patterns (patterns x items, 0/1) and how many
+    respondents give each (leading axes: samples), Q = (k-1)(k sum C_j^2 - N^2) / (k N - sum L_i^2)
+    with item totals C_j, row totals L_i and N = sum L_i.
+
+    The same Q as statsmodels' cochrans_q on the rows behind the counts (checked in
+    tests/unit/test_stats.py); written out so that a bootstrap over respondents is a multinomial
+    draw over the (at most 2^k) patterns, whatever n."""
+    patterns = np.asarray(patterns, dtype=float)
+    counts = np.asarray(counts, dtype=float)
+    k = patterns.shape[1]
+    row_totals = patterns.sum(axis=1)
+    item_totals = counts @ patterns
+    total = counts @ row_totals
+    return (k - 1) * (k * (item_totals**2).sum(axis=-1) - total**2) / (
+        k * total - counts @ row_totals**2)
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,28 +537,39 @@ def logistic_group_effect(frame: pd.DataFrame, *, outcome: str, group: str, adju
     difference vary across segments?); its effect is the main-effect odds ratio of the model
     without interaction. Perfect separation is reported, not estimated.
     """
-    import statsmodels.formula.api as smf
     from statsmodels.genmod.families import Binomial
+    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import PerfectSeparationError, PerfectSeparationWarning
 
     columns = [outcome, group] + ([adjust] if adjust else [])
-    data = frame[columns].dropna().copy()
+    answered = frame[columns].dropna()
+    # The respondents enter only through their (outcome, group, adjust) cells: the models are
+    # fitted on the cells with their counts as frequency weights, the same likelihood, estimates
+    # and standard errors at a cost that does not grow with n.
+    data = answered.value_counts(sort=False).rename("respondents").reset_index()
+    data = data[data["respondents"] > 0]  # unobserved category combinations
     data[outcome] = data[outcome].astype(float)
     data[group] = data[group].astype(float)
     if data[outcome].nunique() < 2:
         raise NotEstimable("constant item: every answer is the same")
     if data[group].nunique() < 2:
         raise NotEstimable("only one group has answers")
-    adjusted = f" + C({adjust})" if adjust and data[adjust].nunique() > 1 else ""
-    base = f"{outcome} ~ 1{adjusted}"
-    main = f"{outcome} ~ {group}{adjusted}"
-    full = f"{outcome} ~ {group} * C({adjust})" if adjusted else main
+    adjusted = bool(adjust) and data[adjust].nunique() > 1
+    # Treatment-coded dummies of `adjust` (first level the reference), as the formula
+    # `C(adjust)` would give; built directly because formula parsing cost more than the fits.
+    levels = (pd.get_dummies(data[adjust], prefix=adjust, drop_first=True, dtype=float)
+              if adjusted else pd.DataFrame(index=data.index))
+    intercept = pd.DataFrame({"Intercept": 1.0}, index=data.index)
+    base = pd.concat([intercept, levels], axis=1)
+    main = pd.concat([intercept, data[[group]], levels], axis=1)
+    full = pd.concat([main, levels.mul(data[group], axis=0).add_prefix(f"{group}:")], axis=1)
 
-    def fit(formula: str) -> Any:  # a statsmodels GLMResults
+    def fit(design: pd.DataFrame) -> Any:  # a statsmodels GLMResults
         with warnings.catch_warnings():
             warnings.simplefilter("error", PerfectSeparationWarning)
             try:
-                return smf.glm(formula, data, family=Binomial()).fit()
+                return GLM(data[outcome], design, family=Binomial(),
+                           freq_weights=data["respondents"]).fit()
             except (PerfectSeparationWarning, PerfectSeparationError) as exc:
                 raise NotEstimable("perfect separation: an odds ratio is not identified") from exc
 
@@ -468,7 +581,7 @@ def logistic_group_effect(frame: pd.DataFrame, *, outcome: str, group: str, adju
     if not interaction:
         lr = float(2 * (main_fit.llf - null_fit.llf))
         return TestResult("logit_group", lr, 1.0, float(sps.chi2.sf(lr, 1)), "odds_ratio_adjusted",
-                          odds, low, high, int(main_fit.nobs),
+                          odds, low, high, len(answered),
                           "p: likelihood-ratio test" + (f"; adjusted for {adjust}" if adjusted else ""),
                           direction_observed=direction)
     if not adjusted:
@@ -477,7 +590,7 @@ def logistic_group_effect(frame: pd.DataFrame, *, outcome: str, group: str, adju
     lr = float(2 * (full_fit.llf - main_fit.llf))
     df = float(full_fit.df_model - main_fit.df_model)
     return TestResult("logit_group_interaction", lr, df, float(sps.chi2.sf(lr, df)),
-                      "odds_ratio_adjusted", odds, low, high, int(full_fit.nobs),
+                      "odds_ratio_adjusted", odds, low, high, len(answered),
                       f"p: likelihood-ratio test of {group} x {adjust}; effect from the model "
                       "without interaction", direction_observed=direction)
 
