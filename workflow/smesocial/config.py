@@ -29,6 +29,15 @@ DIMENSIONS: tuple[str, ...] = ("platform", "purpose")
 CODEBOOK_SCHEMA = Path(__file__).resolve().parents[2] / "config" / "schemas" / "codebook.schema.yaml"
 
 
+# libyaml's parser where PyYAML was built with it: the same safe loading, ~10x faster on the
+# codebooks and parameters every job reads.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=SAFE_LOADER)
+
+
 def load_yaml(path: str | Path) -> Any:
     """Read a YAML file; a missing or unparsable file is an InputError naming it."""
     path = Path(path)
@@ -36,7 +45,7 @@ def load_yaml(path: str | Path) -> Any:
         raise InputError(str(path), "file not found", expected="an existing YAML file")
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"not valid YAML ({exc})") from exc
 
@@ -290,6 +299,20 @@ def ensemble_draw(config: Mapping[str, Any], draw: str) -> dict[str, Any]:
     name = list(variants)[index % len(variants)]
     return {"draw": draw, "seed": int(ensemble["first_seed"]) + index, "variant": name,
             "assumptions": {knob: value for knob, value in variants[name].items()}}
+
+
+def ensemble_batch_ids(config: Mapping[str, Any]) -> list[str]:
+    """The ids of the jobs the draws are run in: '001', ... (draws_per_job draws each)."""
+    draws = len(ensemble_draw_ids(config))
+    per_job = int((config.get("ensemble") or {}).get("draws_per_job") or 1)
+    return [f"{i:03d}" for i in range(1, -(-draws // per_job) + 1)]
+
+
+def ensemble_batch(config: Mapping[str, Any], batch: str) -> list[str]:
+    """The draws job `batch` runs: draws_per_job consecutive draws (the last job the rest)."""
+    per_job = int(config["ensemble"]["draws_per_job"])
+    first = (int(batch) - 1) * per_job
+    return ensemble_draw_ids(config)[first:first + per_job]
 
 
 def ensemble_draws(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:

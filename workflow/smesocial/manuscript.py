@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
+from smesocial.config import parse_yaml
 from smesocial.errors import InputError
 
 SHORTCODE = re.compile(r"\{\{<\s*(var|include)\s+([^\s>]+)\s*>\}\}")
@@ -130,7 +129,7 @@ def resolve(source_file: Path, variables: Mapping[str, Any], *, label_captions: 
 
 def pandoc_metadata(text: str) -> dict[str, Any]:
     front = FRONT_MATTER.match(text)
-    return yaml.safe_load(front.group("yaml")) if front else {}
+    return parse_yaml(front.group("yaml")) if front else {}
 
 
 def render_offline(source_file: Path, variables: Mapping[str, Any], out_dir: Path, *,

@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from smesocial.config import parse_yaml
 from smesocial.clean import RULE_LABELS
 from smesocial.errors import InputError
 from smesocial.value_specs import (AGGREGATIONS, SELECTOR_SEPARATOR, KeyTest, SchemeRow,
@@ -70,7 +71,7 @@ def _existing(root: Path, path: str) -> Path:
 def read_yaml_node(root: Path, source: str) -> Any:
     """The node `dotted.key` of `path.yaml#dotted.key` (the whole document without a key)."""
     path, _, key = source.partition("#")
-    node: Any = yaml.safe_load(_existing(root, path).read_text(encoding="utf-8"))
+    node: Any = parse_yaml(_existing(root, path).read_text(encoding="utf-8"))
     for part in key.split(".") if key else []:
         if not isinstance(node, Mapping) or part not in node:
             raise InputError(path, "YAML key of a manuscript value not found", found=key)

@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from smesocial.config import parse_yaml
 from smesocial.errors import InputError
 from smesocial.manuscript import SHORTCODE
 
@@ -509,7 +510,7 @@ def load_value_map(path: Path | str) -> ValueMap:
     """values.yaml read and checked; any problem is one InputError naming the file and entry."""
     path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = parse_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(str(path), "the manuscript's value map is missing",
                          expected="a YAML file with 'templates', 'values' and 'tables'") from exc
