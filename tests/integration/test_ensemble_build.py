@@ -1,6 +1,6 @@
-"""The ensemble in the default build: every draw runs through the shipped rules, reproduces the
-report (its flow keeps the report's respondents) and feeds robustness.csv; its synthetic export
-(identifiers included) is not left under results/."""
+"""The ensemble in the default build: every draw runs through the shipped rules (a batch of draws
+per job), reproduces the report (its flow keeps the report's respondents) and feeds
+robustness.csv; its synthetic export (identifiers included) is not left under results/."""
 
 from __future__ import annotations
 
@@ -18,8 +18,13 @@ def test_every_draw_runs_the_shipped_rules_and_feeds_robustness(two_runs):
     draws = pd.read_csv(results / "ensemble/draws.csv", dtype={"draw": str})
     assert len(draws) >= 2 and draws["seed"].is_unique
     shipped = pd.read_csv(results / "stats/tests.csv")
+    batches = sorted((results / "ensemble").glob("batch*"))
+    assert len(batches) == 1  # 4 draws, 10 per job (config ensemble.draws_per_job)
+    # each step of a draw is its rule's job: the rule's outputs and log, with what it read
+    log = (workdir / "results/logs/ensemble/batch001/draw001/dk_2024/clean.log").read_text()
+    assert "config read: exclusions/" in log
     for draw in draws["draw"]:
-        folder = results / f"ensemble/draw{draw}"
+        folder = batches[0] / f"draw{draw}"
         flow = pd.read_csv(folder / "dk_2024/flow.csv")
         assert flow["n_out"].iloc[-1] == 332  # the report's respondents, as in the shipped file
         tests = pd.read_csv(folder / "stats/tests.csv")

@@ -116,3 +116,88 @@ def test_a_draw_that_misses_the_report_stops_the_run_naming_the_draw(tmp_path, m
     last = (tmp_path / "generate.log").read_text(encoding="utf-8").strip().splitlines()[-1]
     assert "draw 002 (seed 14, variant copula_weak) does not reproduce the report" in last
     assert "Spearman(post_linkedin, important_linkedin_likert)" in last
+
+
+def test_a_job_object_is_the_snakemake_object_a_rules_script_gets():
+    from smesocial.ensemble import job_object
+
+    job = {"rule": "stats", "draw": "001",
+           "input": {"items": ["a.parquet", "b.parquet", "h.yaml"],
+                     "names": {"clean": [0, 2], "hypotheses": [2, None]}},
+           "output": {"items": ["t.csv"], "names": {"tests": [0, None]}},
+           "params": {"items": [{"alpha": 0.05}, ["alpha"]],
+                      "names": {"config": [0, None], "config_read": [1, None]}},
+           "log": {"items": ["s.log"], "names": {}},
+           "wildcards": {"items": ["ensemble/batch001/draw001/"], "names": {"prefix": [0, None]}}}
+    smk = job_object(job)
+    assert list(smk.input.clean) == ["a.parquet", "b.parquet"]
+    assert smk.input.hypotheses == "h.yaml" and smk.output.tests == smk.output[0] == "t.csv"
+    assert smk.params.config == {"alpha": 0.05} and smk.params.config_read == ["alpha"]
+    assert smk.log[0] == "s.log" and smk.wildcards.prefix == "ensemble/batch001/draw001/"
+    assert smk.rule == "stats"
+
+
+def test_robustness_reads_exactly_the_configured_draws_from_the_batches(tmp_path):
+    from smesocial.ensemble import draw_tests
+    from smesocial.errors import InputError
+
+    for batch, draw in (("batch001", "001"), ("batch001", "002"), ("batch002", "003")):
+        folder = tmp_path / batch / f"draw{draw}" / "stats"
+        folder.mkdir(parents=True)
+        (folder / "tests.csv").write_text(f"p\n0.{draw}\n", encoding="utf-8")
+    batches = [str(tmp_path / "batch001"), str(tmp_path / "batch002")]
+    tests = draw_tests(batches, ["001", "002", "003"])
+    assert list(tests) == ["001", "002", "003"] and tests["003"]["p"].iloc[0] == 0.003
+    with pytest.raises(InputError, match="other draws than the configured"):
+        draw_tests(batches, ["001", "002"])
+
+
+def test_a_batch_stops_at_a_draw_that_misses_the_report_naming_draw_rule_and_figure(
+        tmp_path, monkeypatch):
+    """The batch runs the draw's generate job in-process; its failure is the batch's one
+    message (the same check as the standalone job above)."""
+    import logging
+    import runpy
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from smesocial.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root)
+    config = load_config(root / "config/config.yaml")
+    project = {key: config[key] for key in ("exclusions", "privacy", "segmentation",
+                                            "reproduction", "alpha", "waves")}
+    draw = {"draw": "002", "seed": 14, "variant": "copula_weak",
+            "assumptions": {"copula_strength": 0.5}}
+    out = tmp_path / "draw002" / "export.csv"
+    generate = {"draw": "002", "rule": "ensemble_generate",
+                "script": "workflow/scripts/ensemble_generate.py",
+                "input": {"items": ["config/synthetic/dk_2024.yaml"], "names": {"params": [0, None]}},
+                "output": {"items": [str(out)], "names": {}},
+                "params": {"items": [draw, [], project],
+                           "names": {"draw": [0, None], "config_read": [1, None],
+                                     "config": [2, None]}},
+                "log": {"items": [str(tmp_path / "generate.log")], "names": {}},
+                "wildcards": {"items": ["002"], "names": {"draw": [0, None]}}, "temp": [str(out)]}
+    batch_log = tmp_path / "batch.log"
+    smk = SimpleNamespace(output=[str(tmp_path / "batch001")], log=[str(batch_log)],
+                          rule="ensemble_batch",
+                          params=SimpleNamespace(jobs=[generate], draws=["002"], config_read=[]))
+    handlers, level = logging.getLogger().handlers[:], logging.getLogger().level
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            runpy.run_path(str(root / "workflow/scripts/ensemble_batch.py"),
+                           init_globals={"snakemake": smk})
+    finally:
+        for handler in logging.getLogger().handlers[:]:
+            if handler not in handlers:
+                handler.close()
+        logging.getLogger().handlers[:], logging.getLogger().level = handlers, level
+    assert stopped.value.code == 1
+    assert not out.exists()
+    last = batch_log.read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert last.startswith("ERROR smesocial: config/synthetic/dk_2024.yaml: draw 002, rule "
+                           "ensemble_generate: draw 002 (seed 14, variant copula_weak) does not "
+                           "reproduce the report")
+    assert "Spearman(post_linkedin, important_linkedin_likert)" in last

@@ -77,3 +77,34 @@ def test_bad_input_ends_the_step_with_its_one_paragraph(tmp_path, restore_loggin
     log = (tmp_path / "step.log").read_text(encoding="utf-8").strip().splitlines()
     assert log[-1] == "ERROR smesocial: data/raw/x.csv: no such column; column 'Ansatte'."
     assert not Path(smk.output[0]).exists()
+
+
+def script(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "entry.py"
+    path.write_text("from smesocial.errors import InputError\n"
+                    "from smesocial.runner import run_step\n\n"
+                    f"def step(snakemake):\n{body}\n\n"
+                    "run_step(snakemake, step)\n", encoding="utf-8")
+    return path
+
+
+def test_a_script_run_in_process_returns_the_keys_it_read(tmp_path, restore_logging):
+    from smesocial.runner import run_in_process
+
+    entry = script(tmp_path, "    snakemake.params.config['alpha']\n"
+                             "    open(snakemake.output[0], 'w').write('done')")
+    read = run_in_process(entry, job(tmp_path, {"alpha": 0.05, "seed": 1}))
+    assert read == {"alpha"}
+    assert (tmp_path / "out.csv").read_text() == "done"
+    assert "config read: alpha" in (tmp_path / "step.log").read_text()
+
+
+def test_a_script_run_in_process_raises_its_input_error_with_outputs_removed(tmp_path,
+                                                                             restore_logging):
+    from smesocial.runner import run_in_process
+
+    entry = script(tmp_path, "    raise InputError('data.csv', 'no rows', expected='rows')")
+    with pytest.raises(InputError, match="data.csv: no rows"):
+        run_in_process(entry, job(tmp_path, {}))
+    assert not (tmp_path / "out.csv").exists()  # the stale output is gone, as from Snakemake
+    assert "data.csv: no rows" in (tmp_path / "step.log").read_text().splitlines()[-1]

@@ -26,9 +26,11 @@ def test_every_rule_the_profile_names_exists():
 
 
 def test_the_grouped_rules_are_the_per_wave_chain_without_the_battery():
-    # stats reads the shipped waves from every draw: grouped, it would merge all chains into one
+    # stats reads every wave: grouped, it would merge all chains into one; the ensemble's draws
+    # already run in batches (ensemble_batch), one SLURM job each
     grouped = {entry.split("=")[0] for entry in PROFILE["groups"]}
-    assert grouped == {"ensemble_generate", "ingest", "segment", "clean", "weights", "estimates"}
+    assert grouped == {"ingest", "segment", "clean", "weights", "estimates"}
+    assert "ensemble_batch" in PROFILE["set-resources"]
 
 
 def test_squeue_polling_fits_the_local_slurms_min_job_age():

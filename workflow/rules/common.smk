@@ -1,10 +1,13 @@
 # What the rules share: where a wave's inputs are, the config keys each job may read, the
 # harmonisation spec and the list of final outputs (used by `rule all` and provenance alike).
 # Read while the workflow is parsed, by every snakemake call: only light imports here.
+from os.path import relpath as _relpath
 from pathlib import Path as _Path
 
 from smesocial.config import check_ensemble as _check_ensemble
 from smesocial.config import check_wave_schemes as _check_wave_schemes
+from smesocial.config import ensemble_batch as _ensemble_batch
+from smesocial.config import ensemble_batch_ids as _ensemble_batch_ids
 from smesocial.config import ensemble_draw as _ensemble_draw
 from smesocial.config import ensemble_draw_ids as _ensemble_draw_ids
 from smesocial.config import ensemble_draws as _ensemble_draws
@@ -15,6 +18,8 @@ from smesocial.compare import load_spec as _load_spec
 from smesocial.config import load_yaml as _load_yaml
 from smesocial.runner import ReadConfig as _ReadConfig
 from snakemake.exceptions import WorkflowError
+from snakemake.iocontainers import Wildcards as _Wildcards
+from snakemake.io import is_flagged as _is_flagged
 
 HARMONISED_FILE = config["harmonised"]
 INDICATORS_FILE = config["indicators"]
@@ -35,11 +40,12 @@ COUNTRY_WAVES = _country_waves(config)  # country -> its waves in time order (2+
 
 
 # A wave's files live under results/{wave}/; a draw of the ensemble runs the same rules under
-# results/ensemble/draw<NNN>/{wave}/ (`prefix`, empty for the shipped waves).
+# results/ensemble/batch<NNN>/draw<NNN>/{wave}/ (`prefix`, empty for the shipped waves).
 wildcard_constraints:
     wave="|".join(WAVES),
-    prefix="(ensemble/draw[0-9]+/)?",
+    prefix="(ensemble/batch[0-9]+/draw[0-9]+/)?",
     draw="[0-9]+",
+    batch="[0-9]+",
 
 
 def wave_config(wave):
@@ -193,6 +199,90 @@ def wave_tables(name):
         ]
 
     return tables
+
+
+# The rules a draw runs through, in order: each later one reads what the earlier ones wrote.
+DRAW_STAGES = (
+    "ensemble_generate",
+    "ingest",
+    "segment",
+    "clean",
+    "weights",
+    "estimates",
+    "stats",
+)
+
+
+def ensemble_batches():
+    """The ids of the jobs that run the draws (draws_per_job each; smesocial.config)."""
+    return _ensemble_batch_ids(config)
+
+
+def batch_draws(wildcards):
+    """The draws job `batch` runs, with the config keys that placed them there."""
+    return read_from_config(_ensemble_batch, wildcards.batch)
+
+
+def _named(items, plain=str):
+    """A Snakemake named list (input, output, params, log) as plain data for a job's params."""
+    return {
+        "items": [plain(item) for item in items],
+        "names": {name: list(span) for name, span in items._names.items()},
+    }
+
+
+_DRAW_JOBS = {}
+
+
+def draw_jobs(batch):
+    """The jobs of every draw in `batch`: each rule of DRAW_STAGES expanded by Snakemake itself
+    for the draw's wildcards (prefix ensemble/batch<B>/draw<D>/), so a draw's inputs, outputs,
+    params, log and script are exactly the rule's, as a standalone job of it would have them.
+    """
+    if batch not in _DRAW_JOBS:
+        jobs = []
+        for draw in _ensemble_batch(config, batch):
+            values = {
+                "prefix": f"ensemble/batch{batch}/draw{draw}/",
+                "wave": ENSEMBLE_WAVE,
+                "batch": batch,
+                "draw": draw,
+            }
+            for name in DRAW_STAGES:
+                stage = workflow.get_rule(name)
+                wildcards = _Wildcards(
+                    fromdict={w: values[w] for w in sorted(stage.wildcard_names)}
+                )
+                input, _, _, _ = stage.expand_input(wildcards)
+                output, _ = stage.expand_output(wildcards)
+                params, _ = stage.expand_params(wildcards, input, output, None)
+                jobs.append(
+                    {
+                        "draw": draw,
+                        "rule": name,
+                        "script": _relpath(
+                            stage.basedir.join(stage.script).get_path_or_uri(
+                                secret_free=True
+                            )
+                        ),
+                        "wildcards": _named(wildcards),
+                        "input": _named(input),
+                        "output": _named(output),
+                        "params": _named(params, plain=lambda value: value),
+                        "log": _named(stage.expand_log(wildcards)),
+                        "temp": [str(f) for f in output if _is_flagged(f, "temp")],
+                    }
+                )
+        _DRAW_JOBS[batch] = jobs
+    return _DRAW_JOBS[batch]
+
+
+def batch_inputs(wildcards):
+    """What a batch reads from outside it: its draws' inputs that no job of the batch writes."""
+    jobs = draw_jobs(wildcards.batch)
+    written = {f for job in jobs for f in job["output"]["items"]}
+    read = [f for job in jobs for f in job["input"]["items"] if f not in written]
+    return sorted(set(read))
 
 
 def ensemble_targets():

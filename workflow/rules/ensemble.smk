@@ -3,18 +3,19 @@
 # checks that the draw still reproduces every followed published figure through the pipeline's
 # own ingest and clean (a draw that does not stops the run naming the draw and the figure).
 # The draw then runs through the very rules of the shipped file (ingest ... stats, under
-# results/ensemble/draw<NNN>/), and robustness.csv says per battery row how the result varies.
+# results/ensemble/batch<NNN>/draw<NNN>/), and robustness.csv says per battery row how the
+# result varies.
 rule ensemble_generate:
     input:
         **generator_inputs(),
         params=ENSEMBLE.get("params", []),
     output:
         # deleted once ingested: an export (synthetic identifiers included) is no result
-        temp("results/ensemble/draw{draw}/{wave}/export.csv"),
+        temp("results/ensemble/batch{batch}/draw{draw}/{wave}/export.csv"),
     log:
-        "results/logs/ensemble/draw{draw}/{wave}/generate.log",
+        "results/logs/ensemble/batch{batch}/draw{draw}/{wave}/generate.log",
     benchmark:
-        "results/benchmarks/ensemble/draw{draw}/{wave}/generate.tsv"
+        "results/benchmarks/ensemble/batch{batch}/draw{draw}/{wave}/generate.tsv"
     conda:
         CONDA_ENV
     params:
@@ -32,12 +33,36 @@ rule ensemble_generate:
         "../scripts/ensemble_generate.py"
 
 
+# One job runs `ensemble.draws_per_job` draws through DRAW_STAGES (generate, ingest, segment,
+# clean, weights, estimates, stats): each step is its rule's job, expanded by Snakemake for the
+# draw (common.smk draw_jobs), run by its own script in this one process, so the libraries
+# load once per batch rather than once per draw and rule. Every step writes its rule's outputs
+# and log; the batch's directory holds its draws' results.
+rule ensemble_batch:
+    input:
+        batch_inputs,
+    output:
+        directory("results/ensemble/batch{batch}"),
+    log:
+        "results/logs/ensemble/batch{batch}.log",
+    benchmark:
+        "results/benchmarks/ensemble/batch{batch}.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        jobs=lambda wildcards: draw_jobs(wildcards.batch),
+        draws=lambda wildcards: batch_draws(wildcards)[0],
+        config_read=lambda wildcards: batch_draws(wildcards)[1],
+    script:
+        "../scripts/ensemble_batch.py"
+
+
 rule ensemble_robustness:
     input:
         shipped="results/stats/tests.csv",
         identification="results/identification/tests.csv",
-        draws=lambda wildcards: expand(
-            "results/ensemble/draw{draw}/stats/tests.csv", draw=ensemble_draws()
+        batches=lambda wildcards: expand(
+            "results/ensemble/batch{batch}", batch=ensemble_batches()
         ),
     output:
         robustness=report(

@@ -1,19 +1,15 @@
 """Snakemake entry: every draw's battery beside the shipped one -> robustness.csv (per battery
 row: share of draws significant after Holm, median and range of p and effect) and draws.csv."""
 
-from pathlib import Path
-
 import pandas as pd
 
-from smesocial.ensemble import draws_table, robustness
+from smesocial.ensemble import draw_tests, draws_table, robustness
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv
 
 
 def step(snakemake) -> None:
-    # results/ensemble/draw<NNN>/stats/tests.csv: the draw is the grandparent folder's name.
-    draws = {Path(path).parent.parent.name.removeprefix("draw"): pd.read_csv(path)
-             for path in snakemake.input.draws}
+    draws = draw_tests(list(snakemake.input.batches), list(snakemake.params.draws))
     table = robustness(pd.read_csv(snakemake.input.shipped), draws,
                        alpha=snakemake.params.config["alpha"],
                        identification=pd.read_csv(snakemake.input.identification))

@@ -3,7 +3,9 @@ on bad input instead of a traceback, and no partial outputs left behind."""
 
 from __future__ import annotations
 
+import gc
 import logging
+import runpy
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -14,11 +16,11 @@ from smesocial.errors import InputError
 log = logging.getLogger("smesocial")
 
 
-def configure_logging(log_file: str | None) -> None:
+def configure_logging(log_file: str | None, mode: str = "w") -> None:
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if log_file:
         Path(log_file).parent.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(log_file, mode="w", encoding="utf-8"))
+        handlers.append(logging.FileHandler(log_file, mode=mode, encoding="utf-8"))
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", handlers=handlers, force=True
     )
@@ -144,10 +146,21 @@ class ParamsOnly:
         return getattr(self._snakemake, name)
 
 
+# Set while run_in_process runs an entry script: the config keys each step read.
+_steps_read_in_process: list[set[str]] | None = None
+
+
 def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     """Run `step(snakemake)` with config hidden (ParamsOnly); on InputError log the message,
-    delete outputs, exit 1."""
+    delete outputs, exit 1 (raise it, when run_in_process runs the script)."""
     log_files = list(getattr(snakemake, "log", []) or [])
+    in_process = _steps_read_in_process is not None
+    if in_process:
+        gc.collect()  # the previous step's garbage, before the freeze below keeps it for good
+    # Everything imported so far lives as long as the job: moved out of the collector's reach,
+    # so a library's explicit gc.collect() (statsmodels' Holm adjustment calls one) scans only
+    # the step's own objects (~65 ms a call less here).
+    gc.freeze()
     configure_logging(log_files[0] if log_files else None)
     job = ParamsOnly(snakemake)
     try:
@@ -157,4 +170,26 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     except (InputError, ConfigAccessError) as exc:  # str(InputError) is its one paragraph
         remove_outputs(list(snakemake.output))
         log.error("%s", exc)
+        if in_process:
+            raise
         sys.exit(1)
+    finally:
+        if _steps_read_in_process is not None:
+            _steps_read_in_process.append(job.config_read)
+
+
+def run_in_process(script: str | Path, snakemake: Any) -> set[str]:
+    """Run a workflow entry script (one that calls run_step) in this process for the job
+    `snakemake`, as Snakemake's script directive runs it in a new one; return the config keys
+    it read. Its InputError propagates (its outputs already removed, its log written).
+
+    A job running many small jobs this way (the ensemble's draws) loads the libraries once
+    instead of once per job; the scripts and their jobs are unchanged."""
+    global _steps_read_in_process
+    reads: list[set[str]] = []
+    _steps_read_in_process = reads
+    try:
+        runpy.run_path(str(script), init_globals={"snakemake": snakemake}, run_name="__main__")
+    finally:
+        _steps_read_in_process = None
+    return set().union(*reads)
