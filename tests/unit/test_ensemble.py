@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import runpy
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -79,12 +83,23 @@ def test_support_says_what_a_result_rests_on(row, says):
     assert support(row, alpha=0.05) == says
 
 
+def exit_code_of(script: Path, smk: Any) -> int | str | None:
+    """Run a workflow entry script as Snakemake would, with the root logger put back after."""
+    handlers, level = logging.getLogger().handlers[:], logging.getLogger().level
+    try:
+        with pytest.raises(SystemExit) as stopped:
+            runpy.run_path(str(script), init_globals={"snakemake": smk})
+    finally:
+        for handler in logging.getLogger().handlers[:]:
+            if handler not in handlers:
+                handler.close()
+        logging.getLogger().handlers[:], logging.getLogger().level = handlers, level
+    return stopped.value.code
+
+
 def test_a_draw_that_misses_the_report_stops_the_run_naming_the_draw(tmp_path, monkeypatch):
     """Copula strength 0.5 with seed 14 fails the generator's check that LinkedIn posting and
     importance go together (measured): the draw's step ends with one message, no export."""
-    import logging
-    import runpy
-    from pathlib import Path
     from types import SimpleNamespace
 
     from smesocial.config import load_config
@@ -101,17 +116,7 @@ def test_a_draw_that_misses_the_report_stops_the_run_naming_the_draw(tmp_path, m
         input=SimpleNamespace(params="config/synthetic/dk_2024.yaml"), output=[str(out)],
         log=[str(tmp_path / "generate.log")], rule="ensemble_generate",
         params=SimpleNamespace(draw=draw, config=project, config_read=[]))
-    handlers, level = logging.getLogger().handlers[:], logging.getLogger().level
-    try:
-        with pytest.raises(SystemExit) as stopped:
-            runpy.run_path(str(root / "workflow/scripts/ensemble_generate.py"),
-                           init_globals={"snakemake": smk})
-    finally:
-        for handler in logging.getLogger().handlers[:]:
-            if handler not in handlers:
-                handler.close()
-        logging.getLogger().handlers[:], logging.getLogger().level = handlers, level
-    assert stopped.value.code == 1
+    assert exit_code_of(root / "workflow/scripts/ensemble_generate.py", smk) == 1
     assert not out.exists()
     last = (tmp_path / "generate.log").read_text(encoding="utf-8").strip().splitlines()[-1]
     assert "draw 002 (seed 14, variant copula_weak) does not reproduce the report" in last
@@ -156,9 +161,6 @@ def test_a_batch_stops_at_a_draw_that_misses_the_report_naming_draw_rule_and_fig
         tmp_path, monkeypatch):
     """The batch runs the draw's generate job in-process; its failure is the batch's one
     message (the same check as the standalone job above)."""
-    import logging
-    import runpy
-    from pathlib import Path
     from types import SimpleNamespace
 
     from smesocial.config import load_config
@@ -184,17 +186,7 @@ def test_a_batch_stops_at_a_draw_that_misses_the_report_naming_draw_rule_and_fig
     smk = SimpleNamespace(output=[str(tmp_path / "batch001")], log=[str(batch_log)],
                           rule="ensemble_batch",
                           params=SimpleNamespace(jobs=[generate], draws=["002"], config_read=[]))
-    handlers, level = logging.getLogger().handlers[:], logging.getLogger().level
-    try:
-        with pytest.raises(SystemExit) as stopped:
-            runpy.run_path(str(root / "workflow/scripts/ensemble_batch.py"),
-                           init_globals={"snakemake": smk})
-    finally:
-        for handler in logging.getLogger().handlers[:]:
-            if handler not in handlers:
-                handler.close()
-        logging.getLogger().handlers[:], logging.getLogger().level = handlers, level
-    assert stopped.value.code == 1
+    assert exit_code_of(root / "workflow/scripts/ensemble_batch.py", smk) == 1
     assert not out.exists()
     last = batch_log.read_text(encoding="utf-8").strip().splitlines()[-1]
     assert last.startswith("ERROR smesocial: config/synthetic/dk_2024.yaml: draw 002, rule "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from smesocial.errors import InputError
 from smesocial.runner import log, read_everything, run_step
-from smesocial.synthetic.core import VerificationError, generator_module
+from smesocial.synthetic.core import VerificationError, generator_module, prepared_draw
 
 
 def step(snakemake) -> None:
@@ -17,8 +17,9 @@ def step(snakemake) -> None:
     try:
         # The generator runs the pipeline's own ingest and clean on the draw with these sections
         # as its project config: it depends on all of them (logged as read).
-        result = generator.generate(params, draw["seed"], assumptions=draw["assumptions"],
-                                    project_config=read_everything(snakemake.params.config))
+        context, allocation = prepared_draw(generator, params, draw["assumptions"],
+                                            read_everything(snakemake.params.config))
+        result = generator.generate(params, draw["seed"], context=context, allocation=allocation)
     except VerificationError as exc:
         checks = " ".join(str(exc).split())  # one paragraph, whatever the generator wrapped
         raise InputError(params, f"draw {draw['draw']} (seed {draw['seed']}, variant "

@@ -1173,3 +1173,24 @@ def generator_module(params_path: str | Path) -> Any:
     except ModuleNotFoundError as exc:
         raise InputError(str(params_path), "`generator` names no module", found=name,
                          expected="e.g. smesocial.synthetic.no") from exc
+
+
+# (context, allocation) by their inputs, for the life of the process (see prepared_draw).
+_PREPARED: dict[str, tuple[Any, Any]] = {}
+
+
+def prepared_draw(generator: Any, params_path: str | Path, assumptions: Mapping[str, Any],
+                  project_config: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The generator's context and count allocation for these inputs, made once per process:
+    a job running many draws (the ensemble's batches) reads the inputs and solves the
+    allocation once per assumption variant instead of once per draw. generate() from a ready
+    context and allocation gives the same bytes (tests/unit/test_synth.py). Keyed by the
+    parameters file's content too; the files it names are a job's inputs, fixed while it runs."""
+    digest = hashlib.sha256(Path(params_path).read_bytes()).hexdigest()
+    key = repr((generator.__name__, str(params_path), digest, sorted(assumptions.items()),
+                sorted(project_config.items())))
+    if key not in _PREPARED:
+        context = generator.load_context(params_path, assumptions=assumptions,
+                                         project_config=project_config)
+        _PREPARED[key] = (context, generator.allocate_all(context))
+    return _PREPARED[key]
