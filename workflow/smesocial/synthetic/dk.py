@@ -113,6 +113,12 @@ SPLIT_KNOBS: dict[str, tuple[str, str]] = {
 # The Spearman floor of the LinkedIn posting/importance check at copula strength 1; latent
 # correlations scale with the strength squared, so the floor does too.
 SPEARMAN_LINKEDIN_FLOOR = 0.3
+# A varied strength (the ensemble's draws) is checked against the scaled floor less this
+# sampling allowance, and at least 0: the association must stay positive. Measured over seeds
+# 1-60, the Spearman has mean 0.238 and SD 0.046 at strength 0.6 (0.486 and 0.037 at 1): the
+# scaled floor alone (0.108) failed 1 of 50 weak draws of 200 on sampling noise, not on a copula
+# that stopped working; with the allowance the floor sits 5 SD below the mean.
+SPEARMAN_VARIANT_ALLOWANCE = 0.1
 
 
 @dataclass
@@ -759,9 +765,13 @@ def spearman_linkedin(result: SynthResult) -> float:
 
 def spearman_floor(ctx: Context) -> float:
     """The floor of the LinkedIn posting/importance Spearman check at this draw's copula
-    strength: latent correlations scale with its square."""
-    strength = ctx.assumptions.get("copula_strength", 1.0)
-    return SPEARMAN_LINKEDIN_FLOOR * (1.0 if strength == SHIPPED else float(strength)) ** 2
+    strength: latent correlations scale with its square (less SPEARMAN_VARIANT_ALLOWANCE for a
+    varied strength)."""
+    shipped = float(ctx.params["assumption_knobs"]["copula_strength"]["shipped"])
+    strength = ctx.assumptions.get("copula_strength", SHIPPED)
+    strength = shipped if strength == SHIPPED else float(strength)
+    floor = SPEARMAN_LINKEDIN_FLOOR * strength**2
+    return floor if strength == shipped else max(0.0, floor - SPEARMAN_VARIANT_ALLOWANCE)
 
 
 def _structure_problems(result: SynthResult) -> list[str]:
