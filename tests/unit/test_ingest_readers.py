@@ -67,7 +67,7 @@ def original(real, codebook, tmp_path_factory) -> pd.DataFrame:
 
 
 def ingested(frame: pd.DataFrame, codebook: Codebook, harmonised) -> pd.DataFrame:
-    return build_ingested(frame, codebook, harmonised, source="x", salt="pepper", test_markers=["test"])
+    return build_ingested(frame, codebook, harmonised, source="x", secret=b"pepper", test_markers=["test"])
 
 
 # --- round trips: each format and encoding gives the original strings and recoded values ------
