@@ -412,6 +412,26 @@ def test_undecodable_byte_in_a_comment_spanning_lines_names_both_lines(
     assert "LinkedIn" not in err.value.message()
 
 
+def test_a_comment_with_an_unquoted_delimiter_is_not_taken_for_the_next_column(
+        tmp_path, codebook, answer_row, write_export):
+    """'Ring; mvh Søren' unquoted splits the comment, so the bad byte sits in the field where
+    the employee count (a column messages may quote) belongs: nothing is quoted all the same."""
+    comment = "Ring på 23 45 67 89. Mvh Søren"
+    rows = [answer_row(1, comment=comment, cvr="38405357")]
+    path = write_export(tmp_path / "x.csv", rows)
+    data = path.read_bytes().replace(b"89. Mvh", b"89; Mvh")
+    data = data.replace("Søren".encode("utf-8"), "Søren".encode("cp1252"))
+    path.write_bytes(data)
+    with pytest.raises(InputError) as err:
+        read_export(path, codebook)
+    message = err.value.message()
+    assert (f"line 2, field 9 cannot be decoded as utf-8 (format.encoding): column '{EMPLOYEES}' "
+            "by position (the record does not have the header's number of fields), byte offset "
+            f"{data.index(b'S' + bytes([0xf8])) + 1} of the file; its content is not shown") in message
+    for part in ["Mvh", "Søren", "23 45", "\\xf8", "38405357"]:
+        assert part not in message, part
+
+
 @pytest.fixture
 def ascii_codebook(codebook):
     """A codebook whose column names are ASCII, so a file's first non-ASCII byte is in a row."""

@@ -27,6 +27,7 @@ import csv
 import datetime as dt
 import difflib
 import io
+import itertools
 import logging
 import math
 import numbers
@@ -481,6 +482,7 @@ class _Fault:
     in_header: bool
     field_text: str  # the field's text before the byte
     delimiter: str
+    aligned: bool  # its record has as many fields as the header, so `column` is the right one
 
     def head(self) -> str:
         """'line 3, field 2', with the record's first line if it began on an earlier one."""
@@ -494,18 +496,22 @@ class _Fault:
             said = "in the header"
         elif self.column is not None:
             said = f"column {self.column!r}"
+            if not self.aligned:
+                said += " by position (the record does not have the header's number of fields)"
         else:
             said = "beyond the header's columns"
         return f"{said}, byte offset {offset} of the file"
 
     def quotable(self, expected: ExpectedColumns) -> bool:
         """Whether a message may show the text around the byte: in the header (column names)
-        or a column of closed answers or bookkeeping, never an identifier or free text."""
-        return self.in_header or self.column in expected.quotable
+        or a column of closed answers or bookkeeping, never an identifier or free text. In a
+        record with too many or too few fields (an unquoted delimiter in a comment) the field
+        may belong to another column than its position says: nothing is shown."""
+        return self.in_header or (self.aligned and self.column in expected.quotable)
 
 
-NOT_SHOWN = ("its content is not shown (an identifier, free-text or unmapped column): open the "
-             "file at that byte offset to see it")
+NOT_SHOWN = ("its content is not shown (it may be an identifier or free text): open the file at "
+             "that byte offset to see it")
 
 
 _SENTINEL = "\ue000"  # a private-use character no export holds: marks where the bad byte is
@@ -523,19 +529,31 @@ def _locate(data: bytes, offset: int, codec: str, fmt: ExportFormat,
                         quotechar=fmt.quotechar)
     header: list[str] | None = None
     fields: list[str] = []
-    start, previous_end = 1, 0
+    start, previous_end, records = 1, 0, 0
     for fields in reader:
-        start, previous_end = previous_end + 1, reader.line_num
+        start, previous_end, records = previous_end + 1, reader.line_num, records + 1
         if fields and header is None and any(f.strip() for f in fields) and \
                 not fields[-1].endswith(_SENTINEL):
             header = [f.strip() for f in fields]
     field = max(len(fields), 1)
     in_header = header is None
     column = None
-    if header is not None and field <= len(header):
-        column = header[field - 1]
+    aligned = False
+    if header is not None:
+        column = header[field - 1] if field <= len(header) else None
+        # The whole record (the rest decoded with replacement characters, which change no
+        # delimiter or quote): is it as wide as the header?
+        whole = data.decode(codec, errors="replace")
+        rest = csv.reader(io.StringIO(whole, newline=""), delimiter=delimiter,
+                          quotechar=fmt.quotechar)
+        try:
+            record = next(itertools.islice(rest, records - 1, None), [])
+        except csv.Error:  # malformed further on: the column is not certain
+            record = []
+        aligned = len(record) == len(header)
     text = fields[-1].removesuffix(_SENTINEL) if fields else ""
-    return _Fault(before.count("\n") + 1, start, field, column, in_header, text, delimiter)
+    return _Fault(before.count("\n") + 1, start, field, column, in_header, text, delimiter,
+                  aligned)
 
 
 def _guess_delimiter(line: str, fmt: ExportFormat, required: Sequence[str]) -> str:
