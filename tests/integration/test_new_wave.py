@@ -13,6 +13,7 @@ that the provenance manifest would list the new files.
 from __future__ import annotations
 
 import csv
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +31,7 @@ OLD_PROFESSIONALISM = "Hvor professionelt arbejder din virksomhed med sociale me
 NEW_PROFESSIONALISM = "Hvordan vil du beskrive virksomhedens arbejde med sociale medier?"
 DROPPED = "Hvem håndterer den daglige markedsføring/kommunikation på SoMe?"
 DATE_COLUMNS = ("Startet", "Afsluttet")
+RAW_FILE = "data/raw/dk_2025/dk_2025_survey_export.csv"
 
 
 def make_raw_file(workdir: Path) -> Path:
@@ -52,7 +54,7 @@ def make_raw_file(workdir: Path) -> Path:
             if row[column]:
                 row[column] = str(int(row[column][:4]) + 1) + row[column][4:]
         out_rows.append(row)
-    target = workdir / "data/raw/dk_2025/dk_2025_survey_export.csv"
+    target = workdir / RAW_FILE
     target.parent.mkdir(parents=True)
     with target.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, delimiter=";", lineterminator="\n")
@@ -85,17 +87,21 @@ def write_codebook(workdir: Path) -> None:
 def add_config_entry(workdir: Path) -> None:
     path = workdir / "config/config.yaml"
     text = path.read_text(encoding="utf-8")
-    entry = """waves:
+    sha256 = hashlib.sha256((workdir / RAW_FILE).read_bytes()).hexdigest()
+    entry = f"""waves:
   dk_2025:
     country: DK
     year: 2025
     language: da
     sample: main
-    raw_file: data/raw/dk_2025/dk_2025_survey_export.csv
+    raw_file: {RAW_FILE}
+    raw_sha256: {sha256}
+    synthetic: true
+    unmapped_columns: error
     codebook: config/codebook/dk_2025.yaml
     segmentation: report_dk_2024
     boundary_checks: [50]
-    population: {min_employees: 1, max_employees: null}
+    population: {{min_employees: 1, max_employees: null}}
     disclosure: >-
       Synthetic test data: dk_2025 is the dk_2024 reconstruction with a changed questionnaire,
       made by a test; not survey responses and not findings.
