@@ -3,12 +3,14 @@ tests/data/bad/, stops with one message naming the file, where and what was expe
 nothing behind under results/dk_2024/.
 
 Each case runs in its own copy of the repository with the dk_2024 wave's raw_file pointed at the
-bad file (and, where the case needs it, a copy of the codebook with another `format`). The runs
-are independent, so one module-scoped fixture runs them two at a time.
+bad file and its raw_sha256 at the file's own sha256 (and, where the case needs it, a copy of the
+codebook with another `format`). The runs are independent, so one module-scoped fixture runs them
+two at a time.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import subprocess
 import time
@@ -27,6 +29,11 @@ pytestmark = pytest.mark.e2e
 BAD = "tests/data/bad"
 EMPLOYEES = "Hvor mange ansatte er der i virksomheden (inkl. dig selv)?"
 FB_POST = "Hvor ofte poster virksomheden på følgende sociale medier? - Facebook"
+DECLARED = yaml.safe_load((ROOT / "config/config.yaml").read_text(encoding="utf-8"))[
+    "waves"]["dk_2024"]["raw_sha256"]
+REPLACED = hashlib.sha256((ROOT / BAD / "replaced_export.csv").read_bytes()).hexdigest()
+# Where the Windows-1252 'ø' sits in the comment (make_corpus.py cp1252_comment).
+PASTED = (ROOT / BAD / "cp1252_comment_declared_utf8.csv").read_bytes().index(b"S\xf8ren") + 1
 XLSX = {"type": "xlsx", "sheet": "Data", "decimal": ","}
 SAV = {"type": "sav", "columns_by": "label", "decimal": ","}
 
@@ -39,12 +46,22 @@ class Case:
     # Stage that stops: "ingest" (the rule's script: reading, labels, employee counts) or
     # "snakemake" (before any rule runs). Either way no file is left under results/dk_2024.
     stage: str = "ingest"
+    # The wave's raw_sha256 stays the shipped export's instead of becoming the file's own.
+    keep_declared_sha256: bool = False
+    # What must be neither in the run's output nor in the step's log (identifier values).
+    absent: tuple[str, ...] = ()
 
 
 CASES = [
     Case("cp1252_row_declared_utf8.csv",
          ("line 3, field 2 cannot be decoded as utf-8", "the file reads as Windows-1252",
           "b'\\xf8' is 'ø'", "row(s) 3")),
+    Case("cp1252_comment_declared_utf8.csv",
+         ("line 3, field 8 cannot be decoded as utf-8 (format.encoding): column 'Kommentarer', "
+          f"byte offset {PASTED} of the file; its content is not shown",
+          "the file reads as Windows-1252 (cp1252)", "row(s) 3"),
+         absent=("kontakt@fredericia-el-service.dk", "fredericia-el-service", "24643557",
+                 "Fredericia El-service", "23 45", "67 89", "Ring til", "mvh", "\\xf8")),
     Case("cp1252_header_declared_utf8.csv",
          ("line 1, field 10 cannot be decoded as utf-8", "after 'g selv)?;Hvor ofte poster "
           "virksomheden p'", "b'\\xe5' is 'å'", "format.encoding: cp1252")),
@@ -80,6 +97,10 @@ CASES = [
           "one header at the top (line 1)")),
     Case("unclosed_quote.csv",
          ("malformed CSV from line 4 on", "every quoted cell closed")),
+    Case("replaced_export.csv",
+         (f"the file's sha256 is {REPLACED}, but config/config.yaml declares {DECLARED} "
+          "(waves.dk_2024.raw_sha256)", f"set waves.dk_2024.raw_sha256: {REPLACED}"),
+         keep_declared_sha256=True),
     Case("unknown_label.csv",
          ("unknown answer label", f"column '{FB_POST}'", "row(s) 3", "found 'Hver time'",
           "'Stort set aldrig'")),
@@ -130,6 +151,7 @@ class Outcome:
     output: str
     results: frozenset[str]  # files under results/dk_2024/
     seconds: float
+    log: str  # results/logs/dk_2024/ingest.log ("" if the step did not run)
 
 
 def prepare(workdir: Path, case: Case) -> None:
@@ -138,6 +160,9 @@ def prepare(workdir: Path, case: Case) -> None:
     config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     wave = config["waves"]["dk_2024"]
     wave["raw_file"] = f"{BAD}/{case.file}"
+    bad_file = workdir / BAD / case.file
+    if bad_file.is_file() and not case.keep_declared_sha256:
+        wave["raw_sha256"] = hashlib.sha256(bad_file.read_bytes()).hexdigest()
     if case.format is not None:
         codebook = yaml.safe_load((workdir / wave["codebook"]).read_text(encoding="utf-8"))
         if "type" in case.format:
@@ -158,7 +183,9 @@ def run_case(workdir: Path) -> Outcome:
     results = workdir / "results" / "dk_2024"
     left = frozenset(p.relative_to(results).as_posix() for p in results.rglob("*") if p.is_file()) \
         if results.is_dir() else frozenset()
-    return Outcome(done.returncode, done.stdout + done.stderr, left, time.perf_counter() - start)
+    log = workdir / "results" / "logs" / "dk_2024" / "ingest.log"
+    return Outcome(done.returncode, done.stdout + done.stderr, left, time.perf_counter() - start,
+                   log.read_text(encoding="utf-8") if log.is_file() else "")
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +212,10 @@ def test_bad_input_stops_the_run_with_a_clear_message(case: Case, outcomes: dict
         assert re.search(rf"ERROR smesocial: {re.escape(BAD)}/{re.escape(case.file)}", message)
         assert "Traceback" not in outcome.output
     assert outcome.results == frozenset()  # no partial results, whichever stage stopped
+    if case.absent:
+        assert case.expected[0] in " ".join(outcome.log.split())  # the log has the message
+        leaked = [part for part in case.absent if part in outcome.output or part in outcome.log]
+        assert not leaked, f"identifier values in the output or log: {leaked}"
 
 
 def test_every_corpus_file_is_a_case_and_described() -> None:

@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 import yaml
 
+from smesocial.respondent_key import KEY_ENV
 from workflow_support import SNAKEMAKE
 
 pytestmark = pytest.mark.e2e
@@ -34,13 +35,20 @@ pytestmark = pytest.mark.e2e
 CONFIG = "config/config.yaml"
 READ_PREFIX = "INFO smesocial: config read: "
 # Values of a closed set (the schema's enums): another member of the set.
-OTHER_MEMBER = {"da": "en", "nb": "nn", "first_complete": "last_complete"}
+OTHER_MEMBER = {"da": "en", "nb": "nn", "first_complete": "last_complete", "error": "warn",
+                "warn": "error"}
 # Keys that cannot change alone without making the configuration contradict itself: the
 # workflow must refuse to start, naming what is wrong (checked below), instead of running.
 REFUSED_ALONE = {
     # a country outside the schema's DK/NO (and DK<->NO would leave the comparison one-sided)
     "waves/dk_2024/country": "Error validating config file",
     "waves/no_2010/country": "Error validating config file",
+    # a raw file's sha256 is 64 hex digits (another valid one would stop ingest, which reads it)
+    "waves/dk_2024/raw_sha256": "Error validating config file",
+    "waves/no_2010/raw_sha256": "Error validating config file",
+    # a wave of real data needs the respondent key's secret, which the test leaves unset
+    "waves/dk_2024/synthetic": "wave dk_2024 is not marked synthetic",
+    "waves/no_2010/synthetic": "wave no_2010 is not marked synthetic",
     # a wave's segmentation names a configured scheme
     "waves/dk_2024/segmentation": "waves.dk_2024.segmentation names an unknown segmentation",
     "waves/no_2010/segmentation": "waves.no_2010.segmentation names an unknown segmentation",
@@ -220,8 +228,9 @@ def test_every_step_says_which_configuration_it_read(baseline: Any) -> None:
 
 
 def test_each_config_key_reruns_exactly_its_readers_and_their_descendants(
-        built: Path, baseline: Any) -> None:
+        built: Path, baseline: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     jobs, reads = baseline
+    monkeypatch.delenv(KEY_ENV, raising=False)  # so a wave marked real is refused, as documented
     original = (built / CONFIG).read_text(encoding="utf-8")
     config = yaml.safe_load(original)
     wrong: list[str] = []

@@ -3,7 +3,8 @@
 In a copy of the repository, a `dk_2025` wave is made from the dk_2024 export with a changed
 questionnaire: a new platform (Threads, added to the harmonised platforms and mapped in the new
 codebook), a reworded item (a different question text mapped to `professionalism`) and a dropped
-item (the `handling` column removed and unmapped). Only files under data/raw/ and config/ are
+item (the `handling` column removed and unmapped) and a new free-text question the codebook
+does not map (listed as unmapped, not read). Only files under data/raw/ and config/ are
 written; then the workflow's data stages run for every wave and dk_2025 must reach each of
 them and the automatic Danish cross-wave table. The figure notebooks and the manuscript (minutes
 of kernel start-up and rendering) are left out to keep the test near a minute; a dry run checks
@@ -13,6 +14,7 @@ that the provenance manifest would list the new files.
 from __future__ import annotations
 
 import csv
+import hashlib
 from pathlib import Path
 
 import pandas as pd
@@ -30,6 +32,8 @@ OLD_PROFESSIONALISM = "Hvor professionelt arbejder din virksomhed med sociale me
 NEW_PROFESSIONALISM = "Hvordan vil du beskrive virksomhedens arbejde med sociale medier?"
 DROPPED = "Hvem håndterer den daglige markedsføring/kommunikation på SoMe?"
 DATE_COLUMNS = ("Startet", "Afsluttet")
+RAW_FILE = "data/raw/dk_2025/dk_2025_survey_export.csv"
+FREE_TEXT = "Hvad bruger I kunstig intelligens til i jeres markedsføring?"
 
 
 def make_raw_file(workdir: Path) -> Path:
@@ -39,7 +43,7 @@ def make_raw_file(workdir: Path) -> Path:
         rows = list(csv.DictReader(handle, delimiter=";"))
     header = [c for c in rows[0] if c != DROPPED]
     header[header.index(OLD_PROFESSIONALISM)] = NEW_PROFESSIONALISM
-    header += [POST.format("Threads"), IMPORTANT.format("Threads")]
+    header += [POST.format("Threads"), IMPORTANT.format("Threads"), FREE_TEXT]
     out_rows = []
     for row in rows:
         row = dict(row)
@@ -48,11 +52,12 @@ def make_raw_file(workdir: Path) -> Path:
         # Threads answers: the firm's Instagram answers (the platform it grew out of)
         row[POST.format("Threads")] = row[POST.format("Instagram")]
         row[IMPORTANT.format("Threads")] = row[IMPORTANT.format("Instagram")]
+        row[FREE_TEXT] = f"Opslag til {row['E-mail']}"  # free text may name the respondent
         for column in DATE_COLUMNS:  # fielded a year later
             if row[column]:
                 row[column] = str(int(row[column][:4]) + 1) + row[column][4:]
         out_rows.append(row)
-    target = workdir / "data/raw/dk_2025/dk_2025_survey_export.csv"
+    target = workdir / RAW_FILE
     target.parent.mkdir(parents=True)
     with target.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=header, delimiter=";", lineterminator="\n")
@@ -85,17 +90,21 @@ def write_codebook(workdir: Path) -> None:
 def add_config_entry(workdir: Path) -> None:
     path = workdir / "config/config.yaml"
     text = path.read_text(encoding="utf-8")
-    entry = """waves:
+    sha256 = hashlib.sha256((workdir / RAW_FILE).read_bytes()).hexdigest()
+    entry = f"""waves:
   dk_2025:
     country: DK
     year: 2025
     language: da
     sample: main
-    raw_file: data/raw/dk_2025/dk_2025_survey_export.csv
+    raw_file: {RAW_FILE}
+    raw_sha256: {sha256}
+    synthetic: true
+    unmapped_columns: warn
     codebook: config/codebook/dk_2025.yaml
     segmentation: report_dk_2024
     boundary_checks: [50]
-    population: {min_employees: 1, max_employees: null}
+    population: {{min_employees: 1, max_employees: null}}
     disclosure: >-
       Synthetic test data: dk_2025 is the dk_2024 reconstruction with a changed questionnaire,
       made by a test; not survey responses and not findings.
@@ -149,6 +158,22 @@ def test_new_wave_is_cleaned_segmented_weighted_and_estimated(new_wave_run: Path
     estimates = read(new_wave_run, "dk_2025/estimates.csv")
     assert "post_daily_weekly_threads" in set(estimates["indicator"])
     assert "handling_in_house" not in set(estimates["indicator"])
+
+
+def test_a_column_the_codebook_does_not_map_is_listed_not_read(new_wave_run: Path) -> None:
+    uses = read(new_wave_run, "dk_2025/raw_columns.csv")
+    assert uses.loc[uses["use"] == "unmapped", "column"].tolist() == [FREE_TEXT]
+    assert uses["position"].tolist() == list(range(1, len(uses) + 1))
+    log = (new_wave_run / "results/logs/dk_2025/ingest.log").read_text(encoding="utf-8")
+    assert (f"1 column(s) of the export are not in the codebook config/codebook/dk_2025.yaml and "
+            f"are not read (waves.dk_2025.unmapped_columns: warn): {FREE_TEXT!r}") in log
+    summary = (new_wave_run / "results/summary.md").read_text(encoding="utf-8")
+    assert (f"Raw export: 1 of its {len(uses)} columns are not in the codebook and were not read "
+            f"(results/dk_2025/raw_columns.csv): `{FREE_TEXT}`.") in summary
+    assert "Raw export: all 36 columns are in the codebook (results/dk_2024/raw_columns.csv)." \
+        in summary
+    ingested = pd.read_parquet(new_wave_run / "results/dk_2025/ingested.parquet")
+    assert not ingested.astype("str").apply(lambda c: c.str.contains("Opslag til")).any().any()
 
 
 def test_danish_waves_are_compared_automatically(new_wave_run: Path) -> None:

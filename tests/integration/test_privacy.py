@@ -8,7 +8,9 @@ raw bytes; every other file as text. A positive control shows the scanner finds 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,8 +24,9 @@ import pytest
 from smesocial.ingest import build_ingested
 from smesocial.config import load_codebook, load_config, load_harmonised
 from smesocial.readers import read_export
+from smesocial.respondent_key import KEY_ENV, keyed_hash
 from smesocial.tables import write_parquet
-from workflow_support import ROOT
+from workflow_support import ROOT, SNAKEMAKE, copy_repository
 
 MIN_LENGTH = 4  # shorter values ("ja", "3") would hit by accident
 MIN_DIGITS = 6  # a number identifier (CVR 8, organisation number 9, phone 8 digits)
@@ -181,25 +184,26 @@ def test_negative_control_labels_markers_and_longer_numbers_are_not_hits(tmp_pat
 # --- the respondent key at ingest (unit level) ---------------------------------------------------
 
 
-def test_respondent_key_hash_hides_the_key_and_depends_on_the_salt(tmp_path, codebook, harmonised,
-                                                                   answer_row, write_export, config):
+def test_respondent_key_hash_hides_the_key_and_depends_on_the_secret(tmp_path, codebook, harmonised,
+                                                                     answer_row, write_export, config):
     rows = [answer_row(n) for n in range(1, 5)]
     path = write_export(tmp_path / "export.csv", rows)
     raw = read_export(path, codebook)
     markers = config["exclusions"]["test_response_markers"]
 
-    def ingest(salt: str) -> pd.DataFrame:
-        return build_ingested(raw, codebook, harmonised, source=str(path), salt=salt,
+    def ingest(secret: bytes) -> pd.DataFrame:
+        return build_ingested(raw, codebook, harmonised, source=str(path), secret=secret,
                               test_markers=markers)
 
-    first, again, other = ingest("salt-number-one"), ingest("salt-number-one"), ingest("salt-two!")
+    first, again = ingest(b"secret-number-one"), ingest(b"secret-number-one")
+    other = ingest(b"secret-number-two")
     keys = raw[codebook.respondent_key].tolist()
     hashes = first["respondent_key_hash"].tolist()
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes)
     assert all(key not in h for key, h in zip(keys, hashes, strict=True))
     assert len(set(hashes)) == len(keys)
-    assert hashes == again["respondent_key_hash"].tolist()  # reproducible with the same salt
-    assert not set(hashes) & set(other["respondent_key_hash"])  # another salt, other hashes
+    assert hashes == again["respondent_key_hash"].tolist()  # reproducible with the same secret
+    assert not set(hashes) & set(other["respondent_key_hash"])  # another secret, other hashes
 
     # The ingested table written to disk holds no identifier value at all.
     ingested_file = tmp_path / "ingested.parquet"
@@ -210,3 +214,64 @@ def test_respondent_key_hash_hides_the_key_and_depends_on_the_salt(tmp_path, cod
         digits={v: codebook.respondent_key for v in raw[codebook.respondent_key].dropna()})
     assert len(written.texts) >= 8 and len(written.digits) == 4
     assert scan([ingested_file], written) == []
+
+
+# --- the respondent key's secret in a real run ---------------------------------------------------
+
+SECRET = "e2e-secret-4f1c9a7d2b8e6035"
+
+
+def _run(workdir: Path, env: dict[str, str], *targets: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SNAKEMAKE), "--cores", "1", "--directory", str(workdir), *targets],
+                          cwd=workdir, capture_output=True, text=True, env=env)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def real_wave(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository whose dk_2024 wave is marked as real data."""
+    workdir = copy_repository(tmp_path_factory.mktemp("real_wave"))
+    config_file = workdir / "config" / "config.yaml"
+    text = config_file.read_text(encoding="utf-8")
+    assert text.count("    synthetic: true\n") == 2
+    config_file.write_text(text.replace("    synthetic: true\n", "    synthetic: false\n", 1),
+                           encoding="utf-8")
+    return workdir
+
+
+@pytest.mark.e2e
+def test_a_real_wave_without_the_secret_refuses_to_start(real_wave):
+    env = {k: v for k, v in os.environ.items() if k != KEY_ENV}
+    before = _files(real_wave / "results")
+    done = _run(real_wave, env, "results/dk_2024/ingested.parquet")
+    assert done.returncode != 0
+    message = " ".join(done.stderr.split())
+    assert (f"config/config.yaml: wave dk_2024 is not marked synthetic, so its respondent keys "
+            f"are hashed with a secret from the environment, but ${KEY_ENV} is not set") in message
+    assert f"export {KEY_ENV}=<secret>" in message
+    assert "Traceback" not in done.stderr
+    assert _files(real_wave / "results") == before  # refused before any step
+
+
+@pytest.mark.e2e
+def test_a_real_wave_with_the_secret_hashes_with_it_and_never_writes_it(real_wave, codebook):
+    done = _run(real_wave, {**os.environ, KEY_ENV: SECRET}, "results/dk_2024/ingested.parquet")
+    assert done.returncode == 0, done.stderr[-3000:]
+    log = (real_wave / "results/logs/dk_2024/ingest.log").read_text(encoding="utf-8")
+    assert f"respondent key hashed with HMAC-SHA256 under the secret in ${KEY_ENV}" in log
+    ingested = pd.read_parquet(real_wave / "results/dk_2024/ingested.parquet")
+    raw = read_export(real_wave / "data/raw/dk_2024/dk_2024_survey_export.csv", codebook)
+    keys = raw[codebook.respondent_key]
+    hashes = ingested["respondent_key_hash"]
+    assert hashes.isna().tolist() == keys.isna().tolist()  # a row without a key has no hash
+    assert hashes.dropna().tolist() == [keyed_hash(SECRET.encode(), k) for k in keys.dropna()]
+    assert hashes.notna().sum() >= 300
+    # Not in any file the run wrote: results, logs, Snakemake's metadata (params are recorded
+    # there), the report's data.
+    written = [p for d in ("results", ".snakemake") for p in (real_wave / d).rglob("*")
+               if p.is_file()]
+    assert any("metadata" in p.parts for p in written)
+    assert [p for p in written if SECRET.encode() in p.read_bytes()] == []

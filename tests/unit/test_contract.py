@@ -37,7 +37,7 @@ def ingested(tmp_path, codebook, harmonised, answer_row, write_export, config) -
             enumerate(["3", "12", "ca. 40", "60", "1-10", "200+"], start=1)]
     path = write_export(tmp_path / "export.csv", rows)
     raw = read_export(path, codebook)
-    return build_ingested(raw, codebook, harmonised, source=str(path), salt="contract-salt",
+    return build_ingested(raw, codebook, harmonised, source=str(path), secret=b"contract-secret",
                           test_markers=config["exclusions"]["test_response_markers"])
 
 

@@ -110,7 +110,7 @@ def test_a_draw_that_misses_the_report_stops_the_run_naming_the_draw(tmp_path, m
     out = tmp_path / "export.csv"
     draw = {"draw": "002", "seed": 14, "variant": "copula_weak",
             "assumptions": {"copula_strength": 0.5}}
-    project = {key: config[key] for key in ("exclusions", "privacy", "segmentation",
+    project = {key: config[key] for key in ("exclusions", "segmentation",
                                             "reproduction", "alpha", "waves")}
     smk = SimpleNamespace(
         input=SimpleNamespace(params="config/synthetic/dk_2024.yaml"), output=[str(out)],

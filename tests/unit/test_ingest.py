@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
+import logging
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from smesocial.ingest import (build_ingested, hash_respondent_key, mark_test_responses, normalise_label, recode, respondent_key_salt, validate_codebook)
+from smesocial.ingest import (build_ingested, check_raw_sha256, check_unmapped_columns, file_sha256,
+                              hash_respondent_key, mark_test_responses, normalise_label,
+                              raw_column_uses, recode, validate_codebook)
 from smesocial.errors import InputError
 from smesocial.readers import read_export
 
@@ -18,6 +24,7 @@ FB_IMPORTANT = ("Hvor enig er du i, at følgende sociale medier vil være vigtig
 FULLTIME = "Har virksomheden en fuldtidsansat, der arbejder med marketing?"
 TEAM = "Hvor mange ansatte er der i marketingafdelingen?"
 HANDLING = "Hvem håndterer den daglige markedsføring/kommunikation på SoMe?"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def raw_frame(columns: dict[str, list[object]]) -> pd.DataFrame:
@@ -115,7 +122,7 @@ def test_status_labels_match_after_normalising(tmp_path, codebook, harmonised, a
     path = write_export(tmp_path / "e.csv", [answer_row(1, status="GENNEMFØRT\u200b"),
                                               answer_row(2, status=" delvist\u00a0GENNEMFØRT ")])
     out = build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
-                         salt="pepper-salt", test_markers=[])
+                         secret=b"pepper-secret", test_markers=[])
     assert out["status"].tolist() == ["complete", "partial"]
 
 
@@ -191,14 +198,14 @@ def test_codebook_level_not_in_scale_is_rejected(codebook, harmonised):
     assert err.value.found == "hourly"
 
 
-def test_hash_is_salted_sha256_of_normalised_key():
+def test_hash_is_hmac_sha256_of_normalised_key():
     keys = pd.Series(["12345678", " 1234 5678 ", None, "87654321"], dtype="str")
-    hashed = hash_respondent_key(keys, "pepper")
-    assert hashed[0] == hashed[1] == hashlib.sha256(b"pepper\x1f12345678").hexdigest()
+    hashed = hash_respondent_key(keys, b"pepper-secret")
+    assert hashed[0] == hashed[1] == hmac.new(b"pepper-secret", b"12345678", hashlib.sha256).hexdigest()
     assert pd.isna(hashed[2]) and hashed[3] != hashed[0]
-    assert hash_respondent_key(keys, "other")[0] != hashed[0]
+    assert hash_respondent_key(keys, b"other-secret")[0] != hashed[0]
     with pytest.raises(ValueError):
-        hash_respondent_key(keys, "")
+        hash_respondent_key(keys, b"")
 
 
 @pytest.mark.parametrize("value, marked", [
@@ -226,7 +233,7 @@ def ingested(tmp_path, codebook, harmonised, answer_row, write_export, config):
     ]
     path = write_export(tmp_path / "export.csv", rows)
     raw = read_export(path, codebook)
-    return build_ingested(raw, codebook, harmonised, source=str(path), salt="pepper-salt",
+    return build_ingested(raw, codebook, harmonised, source=str(path), secret=b"pepper-secret",
                           test_markers=config["exclusions"]["test_response_markers"])
 
 
@@ -262,7 +269,7 @@ def test_unknown_status_label_stops(tmp_path, codebook, harmonised, answer_row, 
     path = write_export(tmp_path / "e.csv", [answer_row(1), answer_row(2, status="Afbrudt")])
     with pytest.raises(InputError, match="unknown completion status") as err:
         build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
-                       salt="pepper-salt", test_markers=[])
+                       secret=b"pepper-secret", test_markers=[])
     assert err.value.rows == [3] and err.value.found == ["Afbrudt"] and err.value.column == "Status"
     assert "'Gennemført'" in err.value.expected
 
@@ -271,7 +278,7 @@ def test_unreadable_timestamp_stops(tmp_path, codebook, harmonised, answer_row, 
     path = write_export(tmp_path / "e.csv", [answer_row(1), answer_row(2, started="i går")])
     with pytest.raises(InputError, match="timestamps") as err:
         build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
-                       salt="pepper-salt", test_markers=[])
+                       secret=b"pepper-secret", test_markers=[])
     assert err.value.rows == [3] and err.value.column == "Startet"
 
 
@@ -279,7 +286,7 @@ def test_day_first_timestamps_are_read(tmp_path, codebook, harmonised, answer_ro
     path = write_export(tmp_path / "e.csv", [answer_row(1, started="15-12-2023 10:23:45"),
                                               answer_row(2, started="02-01-2024 08:00:00")])
     out = build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
-                         salt="pepper-salt", test_markers=[])
+                         secret=b"pepper-secret", test_markers=[])
     assert out["started"].tolist() == [pd.Timestamp("2023-12-15 10:23:45"),
                                        pd.Timestamp("2024-01-02 08:00:00")]
 
@@ -288,13 +295,101 @@ def test_repeated_response_id_stops(tmp_path, codebook, harmonised, answer_row, 
     path = write_export(tmp_path / "e.csv", [answer_row(1), answer_row(1)])
     with pytest.raises(InputError, match="not unique") as err:
         build_ingested(read_export(path, codebook), codebook, harmonised, source=str(path),
-                       salt="pepper-salt", test_markers=[])
+                       secret=b"pepper-secret", test_markers=[])
     assert err.value.rows == [2, 3]
 
 
-def test_salt_comes_from_the_environment_before_the_config(config):
-    assert respondent_key_salt(config, {}) == (config["privacy"]["respondent_key_salt"],
-                                               "config privacy.respondent_key_salt")
-    assert respondent_key_salt(config, {"SMESOCIAL_RESPONDENT_KEY_SALT": "s3cret"})[0] == "s3cret"
-    with pytest.raises(InputError, match="no salt"):
-        respondent_key_salt({"privacy": {}}, {})
+# --- the raw file's declared sha256 --------------------------------------------------------------
+
+README_SHA256 = re.compile(r"^sha256 \(`([^`]+)`\): `([0-9a-f]{64})`$", re.MULTILINE)
+
+
+def test_every_wave_declares_its_raw_files_sha256_as_its_data_readme_states_it(config):
+    """One checksum, three places that must agree: the file, its config entry (checked by
+    ingest) and its data README (which says where the file comes from)."""
+    for wave, entry in config["waves"].items():
+        raw = ROOT / entry["raw_file"]
+        stated = dict(README_SHA256.findall((raw.parent / "README.md").read_text(encoding="utf-8")))
+        assert stated == {raw.name: entry["raw_sha256"]}, wave
+        assert file_sha256(raw) == entry["raw_sha256"] == check_raw_sha256(raw, entry["raw_sha256"], wave)
+        readme = (raw.parent / "README.md").read_text(encoding="utf-8")
+        assert f"`waves.{wave}.raw_sha256`" in readme
+
+
+def test_a_raw_file_with_other_bytes_stops_with_both_hashes_the_file_and_the_key(tmp_path, config):
+    declared = config["waves"]["dk_2024"]["raw_sha256"]
+    shipped = ROOT / config["waves"]["dk_2024"]["raw_file"]
+    edited = tmp_path / "dk_2024_survey_export.csv"
+    edited.write_bytes(shipped.read_bytes().replace(b"Dagligt", b"Ugentligt", 1))
+    actual = hashlib.sha256(edited.read_bytes()).hexdigest()
+    with pytest.raises(InputError) as err:
+        check_raw_sha256(edited, declared, "dk_2024")
+    message = err.value.message()
+    assert message.startswith(f"{edited}: the file's sha256 is {actual}, but config/config.yaml "
+                              f"declares {declared} (waves.dk_2024.raw_sha256)")
+    assert f"set waves.dk_2024.raw_sha256: {actual}" in message
+    # sha256sum prints lower case, PowerShell's Get-FileHash upper case: both are the hash
+    assert check_raw_sha256(shipped, declared.upper(), "dk_2024") == declared
+
+
+# --- columns of the export the codebook does not map ---------------------------------------------
+
+
+@pytest.fixture
+def export_with_extra(tmp_path, codebook, answer_row, write_export, export_header):
+    """An export with two columns the codebook does not know (free text, a new question)."""
+    extra = ["Andet, angiv", "Hvor mange timer bruger I på SoMe om ugen?"]
+    rows = [{**answer_row(n), extra[0]: "Ring på 23 45 67 89", extra[1]: "5"} for n in (1, 2)]
+    header = [*export_header[:5], extra[0], *export_header[5:], extra[1]]
+    return write_export(tmp_path / "export.csv", rows, header=header), extra
+
+
+def test_raw_column_uses_account_for_every_column_in_file_order(export_with_extra, codebook):
+    path, extra = export_with_extra
+    uses = raw_column_uses(list(read_export(path, codebook).columns), codebook)
+    assert uses["position"].tolist() == list(range(1, len(uses) + 1))
+    by_column = uses.set_index("column")
+    assert by_column.loc["Respons-ID", ["use", "maps_to"]].tolist() == ["meta", "response_id"]
+    assert by_column.loc["CVR-nummer", ["use", "maps_to"]].tolist() == ["respondent_key",
+                                                                        "respondent_key_hash"]
+    assert by_column.loc["E-mail", "use"] == "identifier"
+    assert by_column.loc[FB_POST, ["use", "maps_to"]].tolist() == ["item", "post_facebook"]
+    assert by_column.loc[codebook.employees_column, "use"] == "employees"
+    assert uses.loc[uses["use"] == "unmapped", "column"].tolist() == extra
+    assert by_column.loc[extra[0], "position"] == 6
+    assert len(uses) == len(codebook.columns) + 4 + 4 + 1 + 2
+
+
+def test_unmapped_columns_warn_lists_them_in_the_log(export_with_extra, codebook, caplog):
+    path, extra = export_with_extra
+    uses = raw_column_uses(list(read_export(path, codebook).columns), codebook)
+    caplog.set_level(logging.INFO, logger="smesocial")
+    assert check_unmapped_columns(uses, "warn", source=str(path), wave="dk_2024",
+                                  codebook=codebook) == extra
+    warning = next(r for r in caplog.records if r.levelno == logging.WARNING)
+    assert (f"2 column(s) of the export are not in the codebook {codebook.path} and are not read "
+            f"(waves.dk_2024.unmapped_columns: warn): {extra[0]!r}, {extra[1]!r}") in warning.message
+    assert "23 45" not in caplog.text  # names, never the content
+
+
+def test_unmapped_columns_error_stops_naming_them(export_with_extra, codebook):
+    path, extra = export_with_extra
+    uses = raw_column_uses(list(read_export(path, codebook).columns), codebook)
+    with pytest.raises(InputError) as err:
+        check_unmapped_columns(uses, "error", source=str(path), wave="dk_2024", codebook=codebook)
+    assert err.value.file == str(path) and err.value.found == extra
+    assert f"2 column(s) of the export are not in the codebook {codebook.path}" in err.value.problem
+    assert "waves.dk_2024.unmapped_columns: warn" in err.value.expected
+    with pytest.raises(InputError, match="not a policy"):
+        check_unmapped_columns(uses, "ignore", source=str(path), wave="dk_2024", codebook=codebook)
+
+
+def test_an_export_the_codebook_fully_maps_passes_either_policy(tmp_path, codebook, answer_row,
+                                                                write_export, caplog):
+    path = write_export(tmp_path / "export.csv", [answer_row(1)])
+    uses = raw_column_uses(list(read_export(path, codebook).columns), codebook)
+    caplog.set_level(logging.INFO, logger="smesocial")
+    for policy in ("warn", "error"):
+        assert check_unmapped_columns(uses, policy, source=str(path), wave="dk_2024",
+                                      codebook=codebook) == []
+    assert f"all {len(uses)} columns of the export are in {codebook.path}" in caplog.text

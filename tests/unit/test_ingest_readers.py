@@ -67,7 +67,7 @@ def original(real, codebook, tmp_path_factory) -> pd.DataFrame:
 
 
 def ingested(frame: pd.DataFrame, codebook: Codebook, harmonised) -> pd.DataFrame:
-    return build_ingested(frame, codebook, harmonised, source="x", salt="pepper", test_markers=["test"])
+    return build_ingested(frame, codebook, harmonised, source="x", secret=b"pepper", test_markers=["test"])
 
 
 # --- round trips: each format and encoding gives the original strings and recoded values ------
@@ -297,8 +297,11 @@ def test_utf8_file_declared_cp1252_is_not_read_as_mojibake(tmp_path, real, codeb
     with pytest.raises(InputError) as err:
         read_export(path, with_format(codebook, type="csv", delimiter=";", encoding="cp1252"))
     assert "declares encoding 'cp1252'" in err.value.problem
-    assert "the file is UTF-8 (line 1: 'oster virksomheden på følgende' would read as " \
+    # In the header the text around it is shown: column names, not answers.
+    assert "the file is UTF-8 (its first non-ASCII character: line 1, field 10, in the header, " \
+        "byte offset 175 of the file: 'oster virksomheden på følgende' would read as " \
         "'oster virksomheden pÃ¥ fÃ¸lgende')" in err.value.problem
+    assert path.read_bytes()[175:177] == "å".encode("utf-8")
     assert err.value.rows == [1]
 
 
@@ -324,12 +327,15 @@ def test_undecodable_bytes_name_the_encoding_line_and_field(tmp_path, codebook, 
     path.write_bytes("".join(lines[:2]).encode("utf-8") + lines[2].encode("latin-1", errors="replace"))
     with pytest.raises(InputError) as err:
         read_export(path, codebook)
-    # The first byte that is not UTF-8 is the 'ø' of Gennemført, field 2 (Status).
-    assert err.value.problem.startswith("line 3, field 2 cannot be decoded as utf-8 (format.encoding)")
-    assert "after '1002;Gennemf'" in err.value.problem
-    assert "where b'\\xf8' is 'ø'" in err.value.problem
-    assert err.value.rows == [3]
-    assert err.value.found.startswith(b"\xf8")
+    # The first byte that is not UTF-8 is the 'ø' of Gennemført, field 2 (Status): a closed
+    # answer, so its text is shown, but only that cell's (not the response id before it).
+    offset = path.read_bytes().index(b"Gennemf\xf8rt") + len(b"Gennemf")
+    assert err.value.problem.startswith(
+        f"line 3, field 2 cannot be decoded as utf-8 (format.encoding): column 'Status', byte "
+        f"offset {offset} of the file; bytes b'\\xf8' after 'Gennemf'; the file reads as "
+        "Windows-1252 (cp1252), where b'\\xf8' is 'ø'")
+    assert "1002" not in err.value.message()
+    assert err.value.rows == [3] and err.value.found is None
     assert "text encoded as utf-8" in err.value.expected
 
 
@@ -342,6 +348,131 @@ def test_undecodable_line_number_points_at_the_bad_line(tmp_path, codebook):
     assert err.value.rows == [3]
     assert "line 3, field 2" in err.value.problem
     assert "ascii" in err.value.problem and "ascii" in err.value.expected
+
+
+PHONE_COMMENT = "Ring til mig på 23 45 67 89, mvh. Søren"
+
+
+def _cp1252_in_comment(path: Path, rows: list[dict[str, str]], comment: str) -> bytes:
+    """The export with `comment`'s last non-ASCII character saved as Windows-1252, the rest
+    UTF-8 (a cell pasted from an old spreadsheet): the first byte that is not UTF-8."""
+    data = path.read_bytes()
+    start = data.index(comment.encode("utf-8"))
+    fixed = comment.encode("utf-8").replace("ø".encode("utf-8"), "ø".encode("cp1252"))
+    data = data[:start] + fixed + data[start + len(comment.encode("utf-8")):]
+    path.write_bytes(data)
+    return data
+
+
+def assert_quotes_no_identifier(message: str, row: dict[str, str]) -> None:
+    """None of the row's identifier values, nor any part of them, is in the message."""
+    email = row["E-mail"]
+    for part in [row["Virksomhedens navn"], email, email.split("@")[1], email.split("@")[0],
+                 row["CVR-nummer"], "23 45", "67 89", "Ring til", "Søren", "S\\xf8ren", "mvh"]:
+        assert part not in message, part
+
+
+@pytest.mark.parametrize("delimiter", [";", "auto"])
+def test_undecodable_byte_in_a_comment_names_line_column_and_offset_but_no_content(
+        tmp_path, codebook, answer_row, write_export, delimiter):
+    """A cp1252 byte in a row's free-text comment, beside its e-mail, CVR number and a phone
+    number: the message (and so stderr and the ingest log) names where, never what."""
+    rows = [answer_row(1), answer_row(2, firm="Vestjysk Smed ApS", email="soren@vestjysk-smed.dk",
+                                      cvr="38405357", comment=PHONE_COMMENT)]
+    path = write_export(tmp_path / "x.csv", rows)
+    data = _cp1252_in_comment(path, rows, PHONE_COMMENT)
+    with pytest.raises(InputError) as err:
+        read_export(path, with_format(codebook, type="csv", delimiter=delimiter, encoding="utf-8"))
+    message = err.value.message()
+    offset = data.index(b"S\xf8ren") + 1
+    assert data[offset:offset + 1] == b"\xf8"
+    assert (f"line 3, field 8 cannot be decoded as utf-8 (format.encoding): column 'Kommentarer', "
+            f"byte offset {offset} of the file; its content is not shown") in message
+    assert "the file reads as Windows-1252 (cp1252)" in message
+    assert err.value.rows == [3] and err.value.found is None
+    assert_quotes_no_identifier(message, rows[1])
+    assert "\\xf8" not in message and "'ø'" not in message  # not even the character
+
+
+def test_undecodable_byte_in_a_comment_spanning_lines_names_both_lines(
+        tmp_path, codebook, answer_row, write_export):
+    comment = "Vi bruger LinkedIn.\nRing til mig på 23 45 67 89, mvh. Søren"
+    rows = [answer_row(1, comment=comment, email="soren@vestjysk-smed.dk", cvr="38405357",
+                       firm="Vestjysk Smed ApS")]
+    path = write_export(tmp_path / "x.csv", rows)
+    data = _cp1252_in_comment(path, rows, comment)
+    with pytest.raises(InputError) as err:
+        read_export(path, codebook)
+    offset = data.index(b"S\xf8ren") + 1
+    assert err.value.problem.startswith(
+        f"line 3 (in the record from line 2), field 8 cannot be decoded as utf-8 "
+        f"(format.encoding): column 'Kommentarer', byte offset {offset} of the file")
+    assert err.value.rows == [3]
+    assert_quotes_no_identifier(err.value.message(), rows[0])
+    assert "LinkedIn" not in err.value.message()
+
+
+def test_a_comment_with_an_unquoted_delimiter_is_not_taken_for_the_next_column(
+        tmp_path, codebook, answer_row, write_export):
+    """'Ring; mvh Søren' unquoted splits the comment, so the bad byte sits in the field where
+    the employee count (a column messages may quote) belongs: nothing is quoted all the same."""
+    comment = "Ring på 23 45 67 89. Mvh Søren"
+    rows = [answer_row(1, comment=comment, cvr="38405357")]
+    path = write_export(tmp_path / "x.csv", rows)
+    data = path.read_bytes().replace(b"89. Mvh", b"89; Mvh")
+    data = data.replace("Søren".encode("utf-8"), "Søren".encode("cp1252"))
+    path.write_bytes(data)
+    with pytest.raises(InputError) as err:
+        read_export(path, codebook)
+    message = err.value.message()
+    assert (f"line 2, field 9 cannot be decoded as utf-8 (format.encoding): column '{EMPLOYEES}' "
+            "by position (the record does not have the header's number of fields), byte offset "
+            f"{data.index(b'S' + bytes([0xf8])) + 1} of the file; its content is not shown") in message
+    for part in ["Mvh", "Søren", "23 45", "\\xf8", "38405357"]:
+        assert part not in message, part
+
+
+@pytest.fixture
+def ascii_codebook(codebook):
+    """A codebook whose column names are ASCII, so a file's first non-ASCII byte is in a row."""
+    return dataclasses.replace(
+        codebook, meta={"response_id": "id", "status": "status"}, identifiers=("email", "note"),
+        respondent_key="email", employees_column="employees", columns={"q1": "post_facebook"},
+        format={"type": "csv", "delimiter": ";", "encoding": "cp1252"})
+
+
+def test_utf8_declared_cp1252_quotes_a_closed_answer_cell_only(tmp_path, ascii_codebook):
+    path = tmp_path / "x.csv"
+    path.write_bytes("id;email;note;status;employees;q1\n"
+                     "7;x@firma.dk;Hej;Gennemført;12;Dagligt\n".encode("utf-8"))
+    with pytest.raises(InputError) as err:
+        read_export(path, ascii_codebook)
+    offset = path.read_bytes().index("ø".encode("utf-8"))
+    assert ("the file is UTF-8 (its first non-ASCII character: line 2, field 4, column "
+            f"'status', byte offset {offset} of the file: 'Gennemført' would read as "
+            "'GennemfÃ¸rt')") in err.value.problem
+    assert "firma" not in err.value.message() and "Hej" not in err.value.message()
+
+
+@pytest.mark.parametrize("column, value", [("email", "søren@firma.dk"), ("note", "Ring på 23456789"),
+                                           ("extra", "Fri tekst på 23456789")])
+def test_utf8_declared_cp1252_shows_no_identifier_or_unmapped_text(tmp_path, ascii_codebook,
+                                                                     column, value):
+    header = ["id", "email", "note", "status", "employees", "q1", "extra"]
+    row = {"id": "7", "email": "x@firma.dk", "note": "", "status": "Done", "employees": "12",
+           "q1": "Dagligt", "extra": "", column: value}
+    path = tmp_path / "x.csv"
+    path.write_bytes((";".join(header) + "\n" + ";".join(row[h] for h in header) + "\n")
+                     .encode("utf-8"))
+    with pytest.raises(InputError) as err:
+        read_export(path, ascii_codebook)
+    field = header.index(column) + 1
+    offset = path.read_bytes().index(value.encode("utf-8")) + value.index("ø" if "ø" in value else "å")
+    assert (f"line 2, field {field}, column '{column}', byte offset {offset} of the file; its "
+            "content is not shown") in err.value.problem
+    message = err.value.message()
+    for part in [value, "firma", "23456789", "søren", "Ring", "Fri tekst", "x@"]:
+        assert part not in message, part
 
 
 def test_wrong_delimiter_says_which_was_expected(tmp_path, codebook, answer_row, write_export):

@@ -1,6 +1,7 @@
 # What the rules share: where a wave's inputs are, the config keys each job may read, the
 # harmonisation spec and the list of final outputs (used by `rule all` and provenance alike).
 # Read while the workflow is parsed, by every snakemake call: only light imports here.
+import os as _os
 from os.path import relpath as _relpath
 from pathlib import Path as _Path
 
@@ -16,6 +17,8 @@ from smesocial.config import weighting_spec as _weighting_spec
 from smesocial.compare import country_waves as _country_waves
 from smesocial.compare import load_spec as _load_spec
 from smesocial.config import load_yaml as _load_yaml
+from smesocial.respondent_key import KEY_ENV as RESPONDENT_KEY_ENV
+from smesocial.respondent_key import check_key_secrets as _check_key_secrets
 from smesocial.runner import ReadConfig as _ReadConfig
 from snakemake.exceptions import WorkflowError
 from snakemake.iocontainers import Wildcards as _Wildcards
@@ -32,6 +35,9 @@ CONDA_ENV = "../../environment.yml"
 # any job.
 _check_wave_schemes(config)
 _check_ensemble(config)
+# A wave of real data needs the respondent key's secret in the environment (only whether it is
+# there is checked here; the ingest step reads it).
+_check_key_secrets(config, _os.environ)
 HARMONISATION = _load_spec(
     HARMONISATION_FILE, config, _load_harmonised(HARMONISED_FILE)
 )
@@ -125,6 +131,20 @@ def config_subset(*dpaths):
     return subset
 
 
+def ingest_config(wildcards):
+    """The keys ingest reads: a shipped wave's declared sha256 (a draw's export has none: the
+    ensemble's generator writes it in the same run), whether it is synthetic (where the key's
+    secret may come from) and what to do with unmapped columns."""
+    keys = [
+        "exclusions/test_response_markers",
+        "waves/{wave}/synthetic",
+        "waves/{wave}/unmapped_columns",
+    ]
+    if not getattr(wildcards, "prefix", ""):
+        keys.append("waves/{wave}/raw_sha256")
+    return config_subset(*keys)(wildcards)
+
+
 def read_from_config(build, *args):
     """(build(config, *args), the config keys it read): for params computed from the config
     while the workflow is read (the notebooks' parameters, a draw's seed), so their step can log
@@ -167,6 +187,19 @@ def waves_described(*fields):
 
 ENSEMBLE = config.get("ensemble") or {}
 ENSEMBLE_WAVE = ENSEMBLE.get("wave")
+
+
+# The keys of the ensemble's wave its generator reads: which codebook is the wave's, where the
+# respondent key's secret may come from, and the clean stage's settings.
+GENERATOR_WAVE_KEYS = (
+    "codebook",
+    "synthetic",
+    "country",
+    "year",
+    "sample",
+    "segmentation",
+    "population",
+)
 
 
 def ensemble_draws():
@@ -325,6 +358,7 @@ def manuscript_targets():
 
 WAVE_OUTPUTS = [
     "ingested.parquet",
+    "raw_columns.csv",
     "segments.parquet",
     "clean.parquet",
     "exclusions.csv",

@@ -21,13 +21,14 @@ rule ensemble_generate:
     params:
         draw=lambda wildcards: ensemble_draw(wildcards)[0],
         config_read=lambda wildcards: ensemble_draw(wildcards)[1],
+        # what the generator's self-check (the pipeline's ingest and clean) reads of the
+        # config; not the wave's raw file, its checksum or its disclosure
         config=config_subset(
             "exclusions",
-            "privacy/respondent_key_salt",
             "segmentation",
             "reproduction/tolerance_pp",
             "alpha",
-            "waves/{wave}",
+            *[f"waves/{{wave}}/{key}" for key in GENERATOR_WAVE_KEYS],
         ),
     script:
         "../scripts/ensemble_generate.py"

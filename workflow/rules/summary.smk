@@ -1,9 +1,11 @@
-# Summary: a readable page of the run: per wave what the data are, the respondent flow, the
-# segment counts and how the published figures were reproduced.
+# Summary: a readable page of the run: per wave what the data are, the raw columns the codebook
+# does not map, the respondent flow, the segment counts and how the published figures were
+# reproduced.
 rule summary:
     input:
         flows=expand("results/{wave}/flow.csv", wave=WAVES),
         counts=expand("results/{wave}/segment_counts.csv", wave=WAVES),
+        raw_columns=expand("results/{wave}/raw_columns.csv", wave=WAVES),
         reproductions=expand(
             "results/{wave}/reproduction.csv", wave=waves_with_published()
         ),

@@ -1,4 +1,4 @@
-"""Snakemake entry: results/summary.md from the flow, segment and reproduction tables."""
+"""Snakemake entry: results/summary.md from the flow, segment, reproduction and raw-column tables."""
 
 from pathlib import Path
 
@@ -8,9 +8,9 @@ from smesocial.runner import run_step
 from smesocial.summary import summary_markdown
 
 
-def by_wave(paths) -> dict[str, pd.DataFrame]:
+def by_wave(paths, **read_options) -> dict[str, pd.DataFrame]:
     # results/<wave>/<file>: the wave is the parent folder's name.
-    return {Path(p).parent.name: pd.read_csv(p) for p in paths}
+    return {Path(p).parent.name: pd.read_csv(p, **read_options) for p in paths}
 
 
 def step(snakemake) -> None:
@@ -19,6 +19,8 @@ def step(snakemake) -> None:
         by_wave(snakemake.input.flows),
         by_wave(snakemake.input.counts),
         by_wave(snakemake.input.reproductions),
+        # a raw column named "NA" or "None" is a name, not a missing value
+        by_wave(snakemake.input.raw_columns, keep_default_na=False),
     )
     Path(snakemake.output[0]).write_text(text, encoding="utf-8")
 

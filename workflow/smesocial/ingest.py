@@ -10,6 +10,11 @@ otherwise the run stops and says where. A silent NA for an unforeseen label woul
 without anyone noticing. Aliases are several labels mapped to one level (e.g. "Ved ikke",
 "Vet ikke" and "Don't know" all to null), so one codebook can read exports that word an answer
 differently.
+
+Before anything is parsed the raw file is checked against the sha256 its wave declares
+(`check_raw_sha256`), and every column of the export is accounted for (`raw_column_uses`): a
+column the codebook neither maps nor lists as an identifier or bookkeeping is reported, or
+stops the run, as the wave's `unmapped_columns` says.
 """
 
 from __future__ import annotations
@@ -18,8 +23,9 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -28,6 +34,7 @@ import pandas as pd
 from smesocial.config import Codebook, Harmonised, Scale
 from smesocial.errors import InputError
 from smesocial.readers import RAW_ROW, read_export  # noqa: F401 - the stage's reader
+from smesocial.respondent_key import keyed_hash
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +69,84 @@ def normalise_label(value: str) -> str:
 
 def _normalised(series: pd.Series) -> pd.Series:
     return series.map(normalise_label, na_action="ignore")
+
+
+# --- the raw file: its declared checksum, and what the codebook does with each column -----------
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_raw_sha256(path: str | Path, declared: str, wave: str) -> str:
+    """The file's sha256, which must be the one `waves.<wave>.raw_sha256` declares: results
+    are only ever computed from the export the data README describes. Raises InputError with
+    both hashes, the file and the config key otherwise."""
+    actual = file_sha256(path)
+    key = f"waves.{wave}.raw_sha256"
+    if actual != declared.strip().lower():
+        raise InputError(str(path), f"the file's sha256 is {actual}, but config/config.yaml "
+                         f"declares {declared.strip().lower()} ({key})",
+                         expected=f"the declared file: restore it (its data README says where it "
+                         f"comes from and how to regenerate it), or, if this file is meant to "
+                         f"replace it, record why in that README and set {key}: {actual}")
+    return actual
+
+
+UNMAPPED = "unmapped"
+UNMAPPED_POLICIES = ("warn", "error")
+
+
+def raw_column_uses(columns: Sequence[str], codebook: Codebook) -> pd.DataFrame:
+    """One row per column of the export, in its order: `position` (1 = first), `column`, `use`
+    (meta, respondent_key, identifier, employees, item or unmapped) and `maps_to` (the meta
+    role or harmonised variable; empty otherwise). Unmapped columns are not read at all."""
+    meta = {column: role for role, column in codebook.meta.items()}
+    rows = []
+    for position, column in enumerate((c for c in columns if c != RAW_ROW), start=1):
+        if column in meta:
+            use, maps_to = "meta", meta[column]
+        elif column == codebook.respondent_key:
+            use, maps_to = "respondent_key", "respondent_key_hash"
+        elif column in codebook.identifiers:
+            use, maps_to = "identifier", ""
+        elif column == codebook.employees_column:
+            use, maps_to = "employees", "employees"
+        elif column in codebook.columns:
+            use, maps_to = "item", codebook.columns[column]
+        else:
+            use, maps_to = UNMAPPED, ""
+        rows.append({"position": position, "column": column, "use": use, "maps_to": maps_to})
+    return pd.DataFrame(rows, columns=["position", "column", "use", "maps_to"]).astype(
+        {"position": "int64", "column": "str", "use": "str", "maps_to": "str"})
+
+
+def check_unmapped_columns(uses: pd.DataFrame, policy: str, *, source: str, wave: str,
+                           codebook: Codebook) -> list[str]:
+    """The export's columns the codebook does not know. `policy` "error" stops the run on any
+    (InputError naming them); "warn" logs them as a warning. Returns them."""
+    if policy not in UNMAPPED_POLICIES:
+        raise InputError("config/config.yaml", f"waves.{wave}.unmapped_columns is not a policy",
+                         found=policy, expected=" or ".join(UNMAPPED_POLICIES))
+    unmapped = uses.loc[uses["use"] == UNMAPPED, "column"].tolist()
+    if not unmapped:
+        log.info("%s: all %d columns of the export are in %s", source, len(uses), codebook.path)
+        return unmapped
+    listed = ", ".join(repr(c) for c in unmapped)
+    if policy == "error":
+        raise InputError(source, f"{len(unmapped)} column(s) of the export are not in the "
+                         f"codebook {codebook.path}", found=unmapped,
+                         expected="each column mapped under `columns`, listed under "
+                         "`identifiers` (dropped at ingest) or a `meta` column; or "
+                         f"waves.{wave}.unmapped_columns: warn to read the export without them")
+    log.warning("%s: %d column(s) of the export are not in the codebook %s and are not read "
+                "(waves.%s.unmapped_columns: warn): %s", source, len(unmapped), codebook.path,
+                wave, listed)
+    return unmapped
 
 
 # --- validation of the codebook against the harmonised spec ------------------------------------
@@ -186,35 +271,13 @@ def add_derived(recoded: pd.DataFrame, harmonised: Harmonised) -> pd.DataFrame:
 # --- the ingested table --------------------------------------------------------------------------
 
 
-def hash_respondent_key(values: pd.Series, salt: str) -> pd.Series:
-    """sha256 hex of salt + normalised key (NFKC, casefolded, no white space); NA stays NA.
-
-    The salt keeps an 8-digit key such as a CVR number from being recovered by hashing all
-    possible numbers; normalising makes '1234 5678' and '12345678' the same firm.
-    """
-    if not salt:
-        raise ValueError("an empty salt would make the hashed keys trivially reversible")
-
-    def one(value: str) -> str:
-        key = "".join(unicodedata.normalize("NFKC", value).split()).casefold()
-        return hashlib.sha256(f"{salt}\x1f{key}".encode()).hexdigest()
-
-    return values.map(one, na_action="ignore").astype("str")
-
-
-SALT_ENV = "SMESOCIAL_RESPONDENT_KEY_SALT"
-
-
-def respondent_key_salt(config: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str]:
-    """(salt, where it came from): the secret in $SMESOCIAL_RESPONDENT_KEY_SALT if set (for
-    confidential exports), else config `privacy.respondent_key_salt`."""
-    if environ.get(SALT_ENV):
-        return environ[SALT_ENV], f"${SALT_ENV}"
-    salt = (config.get("privacy") or {}).get("respondent_key_salt")
-    if not salt:
-        raise InputError("config/config.yaml", "no salt for hashing the respondent key",
-                         expected=f"privacy.respondent_key_salt, or ${SALT_ENV}")
-    return str(salt), "config privacy.respondent_key_salt"
+def hash_respondent_key(values: pd.Series, secret: bytes) -> pd.Series:
+    """HMAC-SHA256 hex of each normalised key (NFKC, casefolded, no white space) under `secret`
+    (smesocial.respondent_key); NA stays NA. Normalising makes '1234 5678' and '12345678' the
+    same firm; the keyed hash keeps an 8-digit key from being recovered by hashing every number."""
+    if not secret:
+        raise ValueError("an empty secret would make the hashed keys reversible")
+    return values.map(lambda value: keyed_hash(secret, value), na_action="ignore").astype("str")
 
 
 def marker_pattern(markers: Iterable[str]) -> re.Pattern[str] | None:
@@ -265,9 +328,10 @@ def parse_datetimes(values: pd.Series, rows: pd.Series, *, source: str, column: 
 
 
 def build_ingested(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised, *,
-                   source: str, salt: str, test_markers: Iterable[str]) -> pd.DataFrame:
-    """One row per raw data row: bookkeeping, hashed key, test mark, item counts, recoded
-    variables. Identifier columns are read here (test marks, key hash) and never returned."""
+                   source: str, secret: bytes, test_markers: Iterable[str]) -> pd.DataFrame:
+    """One row per raw data row: bookkeeping, hashed key (keyed with `secret`), test mark, item
+    counts, recoded variables. Identifier columns are read here (test marks, key hash) and never
+    returned."""
     rows = raw[RAW_ROW]
     meta = codebook.meta
     out = pd.DataFrame({RAW_ROW: rows.astype("int64")}, index=raw.index)
@@ -307,7 +371,7 @@ def build_ingested(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised
             out[role] = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
 
     if codebook.respondent_key:
-        out["respondent_key_hash"] = hash_respondent_key(raw[codebook.respondent_key], salt)
+        out["respondent_key_hash"] = hash_respondent_key(raw[codebook.respondent_key], secret)
     else:
         out["respondent_key_hash"] = pd.Series(np.nan, index=raw.index, dtype="str")
     out["employees_raw"] = raw[codebook.employees_column].str.strip().astype("str")

@@ -27,9 +27,11 @@ import csv
 import datetime as dt
 import difflib
 import io
+import itertools
 import logging
 import math
 import numbers
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -162,6 +164,26 @@ def required_columns(codebook: Codebook) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
+def quotable_columns(codebook: Codebook) -> frozenset[str]:
+    """Columns whose values a message may quote: bookkeeping, the employee count and the mapped
+    (closed) answers. Never the identifiers, the respondent key, or a column the codebook does
+    not know (it may hold free text)."""
+    closed = {*codebook.meta.values(), codebook.employees_column, *codebook.columns}
+    return frozenset(closed - set(codebook.identifiers) - {codebook.respondent_key})
+
+
+@dataclass(frozen=True)
+class ExpectedColumns:
+    """What a format reader needs to know of the codebook's columns."""
+
+    required: tuple[str, ...]  # required_columns, in codebook order
+    quotable: frozenset[str]  # quotable_columns
+
+    @classmethod
+    def of(cls, codebook: Codebook) -> ExpectedColumns:
+        return cls(tuple(required_columns(codebook)), quotable_columns(codebook))
+
+
 def read_export(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     """Read a raw export as declared by the codebook: raw strings (NA = empty) plus `raw_row`."""
     path = Path(path)
@@ -173,8 +195,8 @@ def read_export(path: str | Path, codebook: Codebook) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(str(path), "file not found",
                          expected=f"the wave's {fmt.type} export (declared in {codebook.path})")
-    required = required_columns(codebook)
-    raw = _checked(reader(path, fmt, required), required, codebook)
+    expected = ExpectedColumns.of(codebook)
+    raw = _checked(reader(path, fmt, expected), expected.required, codebook)
     frame = pd.DataFrame([fields for _row, fields in raw.records], columns=raw.header, dtype="str")
     # Blank or white-space-only cells are "no answer", like empty ones.
     frame = frame.mask(frame.apply(lambda column: column.str.strip().eq("")))
@@ -281,7 +303,7 @@ def _looks_like(data: bytes) -> str:
 # --- csv -----------------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, fmt: ExportFormat, required: Sequence[str]) -> RawRecords:
+def _read_csv(path: Path, fmt: ExportFormat, expected: ExpectedColumns) -> RawRecords:
     source = str(path)
     data = path.read_bytes()
     if not data:
@@ -291,11 +313,11 @@ def _read_csv(path: Path, fmt: ExportFormat, required: Sequence[str]) -> RawReco
     if what:
         raise InputError(source, f"the codebook declares a CSV export (format.type), but the file "
                          f"is {what}", expected=f"a CSV text export, or the matching {_TYPES_HINT}")
-    text = _decode(path, data, fmt)
+    text = _decode(path, data, fmt, expected)
     if not text.strip():
         raise InputError(source, "the file is empty (only white space)",
                          expected="a header line and data rows (a CSV export)")
-    delimiter = _delimiter(path, text, fmt, required)
+    delimiter = _delimiter(path, text, fmt, expected.required)
     # The stdlib reader (rather than pandas) because it reports where each record ends, so a
     # record's first line is known even when a quoted cell spans lines.
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
@@ -342,7 +364,7 @@ def _line_of(data: bytes, offset: int, codec: str) -> int:
     return data[:offset].decode(codec, errors="replace").count("\n") + 1
 
 
-def _decode(path: Path, data: bytes, fmt: ExportFormat) -> str:
+def _decode(path: Path, data: bytes, fmt: ExportFormat, expected: ExpectedColumns) -> str:
     """The file's text, read with the declared encoding (checked against the file) or, for
     `auto`, the detected one."""
     bom = _bom(data)
@@ -351,13 +373,14 @@ def _decode(path: Path, data: bytes, fmt: ExportFormat) -> str:
         log.info("%s: format.encoding is auto; detected %s (%s)", path, codec, why)
         declared = codec
     else:
-        codec = _declared_codec(path, data, fmt, bom)
+        codec = _declared_codec(path, data, fmt, bom, expected)
         declared = fmt.encoding
-    body = data[len(bom[0]):] if bom and bom[1] == codec else data
+    skipped = len(bom[0]) if bom and bom[1] == codec else 0
+    body = data[skipped:]
     try:
         text = body.decode(codec)
     except UnicodeDecodeError as exc:
-        raise _undecodable(path, body, exc, declared, codec, fmt) from exc
+        raise _undecodable(path, body, skipped, exc, declared, codec, fmt, expected) from exc
     return text.removeprefix("\ufeff")
 
 
@@ -384,7 +407,7 @@ def _detect_encoding(path: Path, data: bytes, bom: tuple[bytes, str, str] | None
 
 
 def _declared_codec(path: Path, data: bytes, fmt: ExportFormat,
-                    bom: tuple[bytes, str, str] | None) -> str:
+                    bom: tuple[bytes, str, str] | None, expected: ExpectedColumns) -> str:
     """The codec to read the file with, after checking that the file does not contradict the
     declared encoding (a byte-order mark or NUL bytes of another one, UTF-8 declared as a
     single-byte code page)."""
@@ -419,13 +442,23 @@ def _declared_codec(path: Path, data: bytes, fmt: ExportFormat,
         # A single-byte code page decodes anything, so a UTF-8 file would silently become
         # 'pÃ¥' for 'på' and then fail as unknown headers or labels far from the cause.
         first = next(i for i, b in enumerate(data) if b >= 0x80)
-        line = _line_of(data, first, "utf-8")
-        start = data.rfind(b"\n", 0, first) + 1
-        snippet = data[start:first + 12].decode("utf-8", errors="replace")[-30:]
-        raise InputError(source, f"{said}, but the file is UTF-8 (line {line}: {snippet!r} "
-                         f"would read as {snippet.encode('utf-8').decode(codec, errors='replace')!r})",
-                         rows=[line], expected=f"a file in {declared}, or format.encoding: utf-8 "
-                         "(or auto)")
+        fault = _locate(data, first, "utf-8", fmt, expected)
+        said += f", but the file is UTF-8 (its first non-ASCII character: {fault.head()}, " \
+            f"{fault.detail(first)}"
+        if fault.quotable(expected):
+            if fault.in_header:  # the header line around it: column names
+                start = data.rfind(b"\n", 0, first) + 1
+                snippet = data[start:first + 12].decode("utf-8", errors="replace")[-30:]
+            else:  # this cell's text only, never the cells beside it
+                after = data[first:first + 12].decode("utf-8", errors="ignore")
+                stops = "[\r\n" + re.escape(fault.delimiter + fmt.quotechar) + "]"
+                snippet = (fault.field_text + re.split(stops, after)[0])[-30:]
+            said += (f": {snippet!r} would read as "
+                     f"{snippet.encode('utf-8').decode(codec, errors='replace')!r})")
+        else:
+            said += f"; {NOT_SHOWN})"
+        raise InputError(source, said, rows=[fault.line],
+                         expected=f"a file in {declared}, or format.encoding: utf-8 (or auto)")
     return codec
 
 
@@ -437,19 +470,117 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _undecodable(path: Path, body: bytes, exc: UnicodeDecodeError, declared: str, codec: str,
-                 fmt: ExportFormat) -> InputError:
-    """Where the bytes stop being `declared` text, which field, and what they look like."""
-    line = _line_of(body, exc.start, codec)
-    line_start = body.rfind(b"\n", 0, exc.start) + 1
-    before = body[line_start:exc.start].decode(codec, errors="replace")
-    field = ""
+@dataclass(frozen=True)
+class _Fault:
+    """Where a byte sits in a CSV export: its line, the field and column of its record, and the
+    text before it in that field. Messages quote text only where `quotable` allows it."""
+
+    line: int  # the byte's own line (a quoted cell may span lines)
+    record_line: int  # the first line of its record
+    field: int  # 1 = first
+    column: str | None  # the header's name for that field (None in the header or beyond it)
+    in_header: bool
+    field_text: str  # the field's text before the byte
+    delimiter: str
+    aligned: bool  # its record has as many fields as the header, so `column` is the right one
+
+    def head(self) -> str:
+        """'line 3, field 2', with the record's first line if it began on an earlier one."""
+        record = f" (in the record from line {self.record_line})" \
+            if self.record_line != self.line else ""
+        return f"line {self.line}{record}, field {self.field}"
+
+    def detail(self, offset: int) -> str:
+        """"column 'Status', byte offset 161 of the file" (or "in the header, ...")."""
+        if self.in_header:
+            said = "in the header"
+        elif self.column is not None:
+            said = f"column {self.column!r}"
+            if not self.aligned:
+                said += " by position (the record does not have the header's number of fields)"
+        else:
+            said = "beyond the header's columns"
+        return f"{said}, byte offset {offset} of the file"
+
+    def quotable(self, expected: ExpectedColumns) -> bool:
+        """Whether a message may show the text around the byte: in the header (column names)
+        or a column of closed answers or bookkeeping, never an identifier or free text. In a
+        record with too many or too few fields (an unquoted delimiter in a comment) the field
+        may belong to another column than its position says: nothing is shown."""
+        return self.in_header or (self.aligned and self.column in expected.quotable)
+
+
+NOT_SHOWN = ("its content is not shown (it may be an identifier or free text): open the file at "
+             "that byte offset to see it")
+
+
+_SENTINEL = "\ue000"  # a private-use character no export holds: marks where the bad byte is
+
+
+def _locate(data: bytes, offset: int, codec: str, fmt: ExportFormat,
+            expected: ExpectedColumns) -> _Fault:
+    """The line, field and column of the byte at `offset` of `data` (read as `codec`; the
+    bytes before it are valid). The text before it is parsed as the CSV reader parses the
+    file, so quoted delimiters and cells spanning lines count as they do there."""
+    before = data[:offset].decode(codec, errors="replace")
+    _number, first_line = _first_line(before)
+    delimiter = _guess_delimiter(first_line, fmt, expected.required)
+    reader = csv.reader(io.StringIO(before + _SENTINEL, newline=""), delimiter=delimiter,
+                        quotechar=fmt.quotechar)
+    header: list[str] | None = None
+    fields: list[str] = []
+    start, previous_end, records = 1, 0, 0
+    for fields in reader:
+        start, previous_end, records = previous_end + 1, reader.line_num, records + 1
+        if fields and header is None and any(f.strip() for f in fields) and \
+                not fields[-1].endswith(_SENTINEL):
+            header = [f.strip() for f in fields]
+    field = max(len(fields), 1)
+    in_header = header is None
+    column = None
+    aligned = False
+    if header is not None:
+        column = header[field - 1] if field <= len(header) else None
+        # The whole record (the rest decoded with replacement characters, which change no
+        # delimiter or quote): is it as wide as the header?
+        whole = data.decode(codec, errors="replace")
+        rest = csv.reader(io.StringIO(whole, newline=""), delimiter=delimiter,
+                          quotechar=fmt.quotechar)
+        try:
+            record = next(itertools.islice(rest, records - 1, None), [])
+        except csv.Error:  # malformed further on: the column is not certain
+            record = []
+        aligned = len(record) == len(header)
+    text = fields[-1].removesuffix(_SENTINEL) if fields else ""
+    return _Fault(before.count("\n") + 1, start, field, column, in_header, text, delimiter,
+                  aligned)
+
+
+def _guess_delimiter(line: str, fmt: ExportFormat, required: Sequence[str]) -> str:
+    """The declared delimiter, or for `auto` the one that splits `line` into most of the
+    codebook's columns (as `_delimiter` picks it, without logging)."""
     if fmt.delimiter != AUTO:
-        # Which field of the line the bad bytes are in (a quoted delimiter does not count).
-        position = len(next(csv.reader([before], delimiter=fmt.delimiter,
-                                       quotechar=fmt.quotechar), [""]))
-        field = f", field {max(position, 1)}"
+        return fmt.delimiter
+    return max(_DELIMITER_NAMES, key=lambda d: (_columns_found(line, d, fmt.quotechar, required),
+                                                line.count(d)))
+
+
+def _undecodable(path: Path, body: bytes, skipped: int, exc: UnicodeDecodeError, declared: str,
+                 codec: str, fmt: ExportFormat, expected: ExpectedColumns) -> InputError:
+    """Where the bytes stop being `declared` text: line, field, column and byte offset. What
+    they look like is quoted only in the header or a column of closed answers or bookkeeping
+    (`quotable_columns`), never in an identifier or free-text column: there the bytes around
+    the fault are a name, an e-mail, a CVR or phone number."""
+    fault = _locate(body, exc.start, codec, fmt, expected)
     bad = body[exc.start:exc.end]
+    if fault.in_header:
+        line_start = body.rfind(b"\n", 0, exc.start) + 1
+        before = body[line_start:exc.start].decode(codec, errors="replace")
+        shown = f"bytes {bad!r} after {before[-40:]!r}"
+    elif fault.quotable(expected):
+        shown = f"bytes {bad!r} after {fault.field_text[-40:]!r}"
+    else:
+        shown = NOT_SHOWN
     looks = ""
     if codec.startswith("utf-8"):
         try:
@@ -457,11 +588,12 @@ def _undecodable(path: Path, body: bytes, exc: UnicodeDecodeError, declared: str
         except UnicodeDecodeError:
             looks = "; the file is not Windows-1252 either"
         else:
-            looks = (f"; the file reads as Windows-1252 (cp1252), where {bad!r} is "
-                     f"{bad.decode('cp1252')!r}")
-    return InputError(str(path), f"line {line}{field} cannot be decoded as {declared} (format.encoding): "
-                      f"bytes {bad!r} after {before[-40:]!r}{looks}", rows=[line],
-                      found=body[exc.start:exc.end + 8],
+            looks = "; the file reads as Windows-1252 (cp1252)"
+            if fault.quotable(expected):
+                looks += f", where {bad!r} is {bad.decode('cp1252')!r}"
+    return InputError(str(path), f"{fault.head()} cannot be decoded as {declared} "
+                      f"(format.encoding): {fault.detail(skipped + exc.start)}; {shown}{looks}",
+                      rows=[fault.line],
                       expected=f"text encoded as {declared}; re-export in {declared} or declare the "
                       "file's encoding in the codebook (e.g. format.encoding: cp1252, or auto)")
 
@@ -550,7 +682,7 @@ def _cell_text(value: object, decimal: str) -> str:
     return str(value)
 
 
-def _read_xlsx(path: Path, fmt: ExportFormat, required: Sequence[str]) -> RawRecords:
+def _read_xlsx(path: Path, fmt: ExportFormat, expected: ExpectedColumns) -> RawRecords:
     head = _head(path)
     if not head:
         raise InputError(str(path), "the file is empty (0 bytes)", expected="an xlsx workbook")
@@ -599,7 +731,7 @@ def _sheet_name(path: Path, sheets: list[str], wanted: str | int) -> str:
 # --- sav -----------------------------------------------------------------------------------------
 
 
-def _read_sav(path: Path, fmt: ExportFormat, required: Sequence[str]) -> RawRecords:
+def _read_sav(path: Path, fmt: ExportFormat, expected: ExpectedColumns) -> RawRecords:
     import pyreadstat  # only sav exports need it
 
     head = _head(path)
@@ -624,7 +756,7 @@ def _read_sav(path: Path, fmt: ExportFormat, required: Sequence[str]) -> RawReco
     labels += [""] * (len(names) - len(labels))
     by_label = [label or n for n, label in zip(names, labels)]
     header = by_label if fmt.columns_by == "label" else names
-    _check_columns_by(path, fmt, required, names, by_label)
+    _check_columns_by(path, fmt, expected.required, names, by_label)
     if fmt.columns_by == "label":
         unlabelled = [n for n, label in zip(names, labels) if not label]
         if unlabelled:
@@ -662,7 +794,7 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-_READERS: dict[str, Callable[[Path, ExportFormat, Sequence[str]], RawRecords]] = {
+_READERS: dict[str, Callable[[Path, ExportFormat, ExpectedColumns], RawRecords]] = {
     "csv": _read_csv,
     "xlsx": _read_xlsx,
     "sav": _read_sav,

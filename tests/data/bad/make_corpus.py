@@ -92,6 +92,18 @@ def write_sav(path: Path, header: Sequence[str], rows: Sequence[Sequence[str]]) 
                          variable_value_labels=value_labels)
 
 
+PHONE_COMMENT = "Ring til mig på 23 45 67 89, mvh. Søren"
+
+
+def cp1252_comment(header: Sequence[str], rows: list[list[str]]) -> bytes:
+    """Line 3's comment holds a phone number and a name whose `ø` alone is Windows-1252 (a
+    cell pasted from an old spreadsheet); the rest of the file is UTF-8."""
+    text = csv_text(header, with_cell(header, rows, 1, "Kommentarer", PHONE_COMMENT))
+    encoded = PHONE_COMMENT.encode("utf-8")
+    pasted = PHONE_COMMENT[:-4].encode("utf-8") + PHONE_COMMENT[-4:].encode("cp1252")
+    return text.encode("utf-8").replace(encoded, pasted)
+
+
 def main() -> None:
     header, rows = real_export()
 
@@ -109,6 +121,7 @@ def main() -> None:
         csv_text(header, rows, delimiter="\t").encode("utf-16-le"))
     put("utf16_no_bom_declared_utf8.csv", text.encode("utf-16-le"))
     put("utf8_bom_declared_cp1252.csv", b"\xef\xbb\xbf" + text.encode("utf-8"))
+    put("cp1252_comment_declared_utf8.csv", cp1252_comment(header, rows))
     # Delimiters.
     put("comma_declared_semicolon.csv", csv_text(header, rows, delimiter=","))
     put("semicolon_declared_comma.csv", text)
@@ -127,6 +140,8 @@ def main() -> None:
     unclosed = list(lines)
     unclosed[3] = unclosed[3].replace(";Vores praktikant", ';"Vores praktikant', 1)
     put("unclosed_quote.csv", "".join(unclosed))
+    # Another file than the one the config's raw_sha256 declares (the shipped export's).
+    put("replaced_export.csv", text)
     # Values.
     put("unknown_label.csv", csv_text(header, with_cell(header, rows, 1, FB_POST, "Hver time")))
     put("unknown_status.csv", csv_text(header, with_cell(header, rows, 1, "Status", "Fullført")))

@@ -52,7 +52,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 
 from smesocial.clean import apply_exclusions
 from smesocial.ingest import with_employee_counts
-from smesocial.ingest import build_ingested, respondent_key_salt
+from smesocial.ingest import build_ingested
 from smesocial.config import (
     Codebook,
     Harmonised,
@@ -65,6 +65,7 @@ from smesocial.config import (
 )
 from smesocial.errors import InputError
 from smesocial.readers import read_export
+from smesocial.respondent_key import is_synthetic, key_secret
 from smesocial.reproduce import compare_published
 from smesocial.segment import load_schemes, segment_table
 from smesocial.estimates import asked_indicators, share_estimates
@@ -190,9 +191,9 @@ def require_defects(defects: Mapping[str, Any], path: str, keys: Iterable[str]) 
         require_provenance(defects[key], path, f"defects.{key}")
 
 
-# The project config's sections the self-check reads (ingest salt, clean stage, segments, the
-# reproduction check); a caller passing the config as a mapping must include them.
-PROJECT_CONFIG_SECTIONS = ("waves", "exclusions", "segmentation", "privacy", "alpha", "reproduction")
+# The project config's sections the self-check reads (the wave's entry, clean stage, segments,
+# the reproduction check); a caller passing the config as a mapping must include them.
+PROJECT_CONFIG_SECTIONS = ("waves", "exclusions", "segmentation", "alpha", "reproduction")
 
 
 def load_wave_inputs(params_path: str | Path, root: str | Path | None,
@@ -927,9 +928,9 @@ def pipeline_retained(export_path: str | Path, inputs: WaveInputs) -> PipelineRu
     """
     config, codebook, harmonised = inputs.project_config, inputs.codebook, inputs.harmonised
     source = str(export_path)
-    salt, _origin = respondent_key_salt(config, os.environ)
+    secret, _origin = key_secret(inputs.wave, is_synthetic(config["waves"][inputs.wave]), os.environ)
     raw = read_export(export_path, codebook)
-    ingested = build_ingested(raw, codebook, harmonised, source=source, salt=salt,
+    ingested = build_ingested(raw, codebook, harmonised, source=source, secret=secret,
                               test_markers=config["exclusions"]["test_response_markers"])
     ingested = with_employee_counts(ingested, source=source, column=codebook.employees_column)
     segments = segment_table(ingested, load_schemes(config))
@@ -1072,6 +1073,11 @@ def regeneration_lines(result: GeneratedExport, command: str, file_name: str) ->
         "## Checksum and regeneration",
         "",
         f"sha256 (`{file_name}`): `{result.sha256}`",
+        "",
+        f"The same sha256 is declared as `waves.{result.context.wave}.raw_sha256` in "
+        "`config/config.yaml`, and ingest checks the file against it before reading it: a "
+        "regenerated file with other bytes (another seed, parameters or assumption) stops the run "
+        "until that value is updated to the new sha256 above.",
         "",
         f"Regenerate byte-identically from the repository root (seed {result.seed}"
         + (", the default of the parameters file" if default else "") + "):",
