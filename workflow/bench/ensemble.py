@@ -54,8 +54,11 @@ def snakemake(workdir: Path, *args: str, targets: tuple[str, ...] = ()) -> float
                "--quiet", "all"]
     done = subprocess.run(command, cwd=workdir, capture_output=True, text=True)
     if done.returncode != 0:
+        output = (done.stderr + done.stdout).splitlines()
+        # the project's messages and Snakemake's errors, not the steps' long INFO lines
+        errors = [line for line in output if line.startswith(("ERROR", "Error", "    "))]
         sys.exit(f"ensemble benchmark: {' '.join(command)} failed:\n"
-                 f"{(done.stderr + done.stdout)[-3000:]}")
+                 + "\n".join((errors or output)[-40:])[-6000:])
     return time.perf_counter() - started
 
 
