@@ -13,6 +13,7 @@ from smesocial.config import weighting_spec as _weighting_spec
 from smesocial.compare import country_waves as _country_waves
 from smesocial.compare import load_spec as _load_spec
 from smesocial.config import load_yaml as _load_yaml
+from smesocial.provenance import repo_relative as _repo_relative
 from smesocial.runner import ReadConfig as _ReadConfig
 from snakemake.exceptions import WorkflowError
 
@@ -79,6 +80,38 @@ def weighting_population_files(wave):
     Read through the same function the script uses, so a bad population name stops the run
     while the workflow is read."""
     return sorted({margin.file for margin in _weighting_spec(config, wave).margins})
+
+
+def rule_scripts():
+    """rule -> the entry script it runs, relative to the repository root like every other
+    path of the provenance (a rule names it relative to its own file). Read from the workflow
+    itself, so a new rule is never left out; call it from a params function, once every rule
+    is defined."""
+    return {
+        each.name: _repo_relative(
+            each.basedir.join(each.script).get_path_or_uri(secret_free=True),
+            workflow.basedir,
+        )
+        for each in workflow.rules
+        if each.script
+    }
+
+
+def producers(paths):
+    """path -> {rule, script} of the rule that makes it; rule None for a file no rule makes
+    (configuration, raw data). For the manuscript's list of where each number comes from.
+    """
+    scripts = rule_scripts()
+    found = {}
+    for path in paths:
+        makers = sorted(each.name for each in workflow.rules if each.is_producer(path))
+        if len(makers) > 1:
+            raise WorkflowError(
+                f"{path} is an output of several rules: {', '.join(makers)}"
+            )
+        maker = makers[0] if makers else None
+        found[path] = {"rule": maker, "script": scripts.get(maker)}
+    return found
 
 
 # --- configuration a job may read --------------------------------------------------------------
