@@ -97,7 +97,7 @@ def rule_scripts():
     }
 
 
-def producers(paths):
+def producing_rules(paths):
     """path -> {rule, script} of the rule that makes it; rule None for a file no rule makes
     (configuration, raw data). For the manuscript's list of where each number comes from.
     """
