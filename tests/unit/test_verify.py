@@ -128,6 +128,7 @@ def build_tree(root: Path) -> None:
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(data)
     manifest = {
+        "manifest_version": 2,
         "git": {"commit": "unknown", "tracked_files_modified": None},
         "config": {"alpha": 0.05, "seed": 3},
         "inputs": [{"path": p, "sha256": sha(files[p])}
@@ -165,6 +166,17 @@ def test_the_command_passes_an_intact_tree_and_fails_naming_each_problem(
         "smesocial verify: results/ do not match their provenance: 2 changed, 1 missing, "
         "1 not recorded, 1 about the build's checkout or configuration (listed above); rebuild "
         "with `bash workflow/run.sh build`.")
+
+
+def test_a_manifest_of_an_older_workflow_is_named(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]):
+    build_tree(tmp_path)
+    manifest = json.loads((tmp_path / "results/provenance.json").read_text(encoding="utf-8"))
+    manifest["manifest_version"] = 1
+    (tmp_path / "results/provenance.json").write_text(json.dumps(manifest), encoding="utf-8")
+    main(["--root", str(tmp_path)])
+    assert ("note: the manifest is version 1, this workflow writes version 2"
+            in capsys.readouterr().out)
 
 
 def test_without_a_readable_manifest_there_is_nothing_to_verify(

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from smesocial.provenance import git_state, sha256_now
+from smesocial.provenance import MANIFEST_VERSION, git_state, sha256_now
 
 MANIFEST = "results/provenance.json"
 CONFIG_FILE = "config/config.yaml"
@@ -222,6 +222,11 @@ def verify(root: Path, manifest_path: Path, config_file: Path) -> Report:
         manifest.get("git", {}), git_state(root),
         lambda first, second: _changed_between(root, first, second))
     report.build_state = problems + check_config(manifest, config_file)
+    version = manifest.get("manifest_version")
+    if version != MANIFEST_VERSION:
+        notes.append(f"the manifest is version {version}, this workflow writes version "
+                     f"{MANIFEST_VERSION} (which records intermediate files too): rebuild with "
+                     "`bash workflow/run.sh build` before reading the lists above")
     report.notes = notes
     report.commit_checked = "unknown" not in (manifest.get("git", {}).get("commit", "unknown"),
                                               git_state(root)["commit"])
