@@ -22,7 +22,7 @@ from smesocial.hypotheses import TestSpec as BatterySpec
 from smesocial.manuscript import (FIGURE, add_source_notes, check_variables, figure_sources,
                                   number_cross_references, source_date_epoch, stage_build)
 from smesocial.manuscript_values import (
-    EFFECT_LABELS, PROVENANCE_COLUMNS, TEST_LABELS, Value, collect, column_widths,
+    EFFECT_LABELS, PROVENANCE_COLUMNS, TEST_LABELS, collect, column_widths,
     comparison_table, figure_notes, flow_table, inconsistencies_reasons, inconsistencies_table,
     key_tests_table, linked, md_escape, provenance_table, read_source, relative_link,
     source_text, sources_markdown, sources_note, table_notes, to_markdown, variables, variables_yaml,
