@@ -214,13 +214,14 @@ def check_config(manifest: Mapping[str, Any], config_file: Path,
 
 
 def verify(root: Path, manifest_path: Path, config_file: Path) -> Report:
+    """The whole check: checksums, unrecorded files, the checkout and the configuration."""
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     recorded = recorded_checksums(manifest)
     report = check_checksums(recorded, root)
     report.unrecorded = unrecorded_files(root / "results", root, recorded)
+    built, now = manifest.get("git", {}), git_state(root)
     problems, notes = compare_checkouts(
-        manifest.get("git", {}), git_state(root),
-        lambda first, second: _changed_between(root, first, second))
+        built, now, lambda first, second: _changed_between(root, first, second))
     report.build_state = problems + check_config(manifest, config_file)
     version = manifest.get("manifest_version")
     if version != MANIFEST_VERSION:
@@ -228,8 +229,7 @@ def verify(root: Path, manifest_path: Path, config_file: Path) -> Report:
                      f"{MANIFEST_VERSION} (which records intermediate files too): rebuild with "
                      "`bash workflow/run.sh build` before reading the lists above")
     report.notes = notes
-    report.commit_checked = "unknown" not in (manifest.get("git", {}).get("commit", "unknown"),
-                                              git_state(root)["commit"])
+    report.commit_checked = "unknown" not in (built.get("commit", "unknown"), now["commit"])
     return report
 
 
