@@ -2,6 +2,7 @@
 # The project's entry point: set-up on first use, then build the paper or run the tests.
 #   bash workflow/run.sh build [snakemake args...]   rebuild results/ from data/raw/
 #   bash workflow/run.sh test  [pytest args...]      lint the workflow, run the test suite
+#   bash workflow/run.sh verify                      check results/ against its provenance
 # A project virtualenv (.venv) is created from the pinned requirements the first time, and
 # re-created whenever those pins change. Needs only python3 (>= 3.11) with venv and pip.
 set -euo pipefail
@@ -81,8 +82,13 @@ case "$cmd" in
   setup)
     ensure_venv
     ;;
+  verify)
+    ensure_venv
+    # Re-hashes every file results/provenance.json records; exit 1 when anything differs.
+    "$venv/bin/python" -m smesocial.verify "$@"
+    ;;
   *)
-    echo "usage: bash workflow/run.sh {build|test|setup} [args...]" >&2
+    echo "usage: bash workflow/run.sh {build|test|setup|verify} [args...]" >&2
     exit 2
     ;;
 esac

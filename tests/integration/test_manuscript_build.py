@@ -139,6 +139,8 @@ def _check_shown(fmt: str, shown: str, raw: list[str]) -> None:
             assert shown == "< 0.001"
         else:
             assert shown.startswith("= ") and abs(_numbers(shown)[0] - value) <= Decimal("0.0005")
+    elif fmt == "times":
+        assert shown == {"1": "once", "2": "twice"}.get(raw[0], f"{int(raw[0]):,} times")
     elif fmt == "confidence":
         assert _numbers(shown) == [(1 - Decimal(raw[0])) * 100]
     else:
@@ -228,3 +230,42 @@ def test_the_readme_build_command_makes_the_manuscript(built):
                           cwd=built["workdir"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert re.search(r"^manuscript\s+1\b", done.stdout, re.MULTILINE), done.stdout[-2000:]
+
+
+def _bib_entries(text: str) -> dict[str, dict[str, str]]:
+    entries = {}
+    for match in re.finditer(r"@\w+\{(?P<key>[^,]+),(?P<body>.*?)\n\}", text, re.DOTALL):
+        fields = dict(re.findall(r"^\s*(\w+)\s*=\s*\{(.*)\},?\s*$", match.group("body"),
+                                 re.MULTILINE))
+        entries[match.group("key")] = fields
+    return entries
+
+
+def test_references_hold_no_placeholders_and_no_date_is_left_out(built):
+    """No "title not available" stands in for a title, and "n.d." appears only for a source
+    whose date the project's copy does not give (its entry has neither year nor date)."""
+    bib = _bib_entries((ROOT / "manuscript/references.bib").read_text(encoding="utf-8"))
+    assert len(bib) > 15 and all(fields.get("title") for fields in bib.values())
+    page: str = built["page"]
+    references = html_text(page[page.index('id="refs"'):page.index('id="where-each-number')])
+    for placeholder in ("not available", "title not"):
+        assert placeholder not in references.lower(), placeholder
+    cited = set(re.findall(r'id="ref-([\w-]+)"', page))
+    undated = {key for key in cited if not ({"year", "date"} & set(bib[key]))}
+    assert references.count("n.d.") == len(undated)
+    # the sources that do give a date carry it
+    assert {"roi_guide", "eurostat2022", "berglund2010", "cphbusiness2024"} <= cited - undated
+
+
+def test_tables_name_tests_and_conflicts_in_words_and_say_how_often(built):
+    text: str = built["html_text"]
+    assert "Cochran-Mantel-Haenszel" in text and "exact McNemar" in text
+    assert "Mantel-Haenszel odds ratio" in text
+    build = built["out"] / "_build/tables"
+    for table in ("tests.md", "inconsistencies.md"):
+        body = "\n".join((build / table).read_text(encoding="utf-8").splitlines()[2:])
+        for raw_id in ("cmh", "mcnemar", "cochran\\_", "micro\\_professional",
+                       "linkedin\\_dw\\_all", "agency\\_all"):
+            assert raw_id not in body.replace("\u200b", ""), (table, raw_id)
+    assert "time(s)" not in text
+    assert re.search(r"this happens once\s?, for Norway", text)  # a tag ends after "once"

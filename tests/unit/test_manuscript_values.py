@@ -4,6 +4,7 @@ of a build (smesocial.manuscript_values and the staging helpers of smesocial.man
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
@@ -16,12 +17,17 @@ import yaml
 
 from smesocial.clean import RULE_LABELS, RULES
 from smesocial.errors import InputError
-from smesocial.manuscript import (check_variables, figure_sources, source_date_epoch,
-                                  stage_build)
+from smesocial.hypotheses import TEST_KINDS
+from smesocial.hypotheses import TestSpec as BatterySpec
+from smesocial.manuscript import (FIGURE, add_source_notes, check_variables, figure_sources,
+                                  number_cross_references, source_date_epoch, stage_build)
 from smesocial.manuscript_values import (
-    PROVENANCE_COLUMNS, collect, column_widths, comparison_table, flow_table,
-    inconsistencies_reasons, inconsistencies_table, key_tests_table, md_escape, provenance_table,
-    read_source, to_markdown, variables, variables_yaml)
+    EFFECT_LABELS, PROVENANCE_COLUMNS, TEST_LABELS, collect, column_widths,
+    comparison_table, figure_notes, flow_table, inconsistencies_reasons, inconsistencies_table,
+    key_tests_table, linked, md_escape, provenance_table, read_source, relative_link,
+    source_text, sources_markdown, sources_note, table_notes, to_markdown, variables, variables_yaml,
+    with_producers)
+from smesocial.stats import _test_name
 from smesocial.value_specs import (
     FORMATS, INTERVAL_FORMATS, KeyTest, ValueSpec, format_value, keys_used, load_value_map,
     manuscript_sources, parse_selector, table_settings, used_specs, value_specs)
@@ -64,6 +70,9 @@ VALUES_YAML = ROOT / "manuscript/values.yaml"
     ("p_cell", ["0.702216"], "0.702"),
     ("confidence", ["0.05"], "95%"),
     ("confidence", ["0.025"], "97.5%"),
+    ("times", ["1"], "once"),
+    ("times", ["2"], "twice"),
+    ("times", ["1250"], "1,250 times"),
     ("text", ["Synthetic  data:\n a reconstruction"], "Synthetic data: a reconstruction"),
 ])
 def test_each_format_shows_the_raw_value_by_its_rule(fmt: str, raw: list[str], shown: str):
@@ -125,7 +134,100 @@ def test_a_value_carries_its_source_selector_column_and_raw_cell(root: Path):
     assert table.iloc[1].to_dict() == {
         "key": "dk.li.ci", "value": "[49.5, 60.1]", "source": "results/table.csv",
         "selector": "figure_id=a", "column": "ci_low|ci_high", "raw": "0.494542|0.601312",
-        "format": "pct_ci", "agg": "cell"}
+        "format": "pct_ci", "agg": "cell", "rule": "", "script": ""}
+
+
+PRODUCERS = {"results/table.csv": {"rule": "stats", "script": "workflow/scripts/stats.py"},
+             "config.yaml": {"rule": None, "script": None}}
+
+
+def test_each_value_names_the_rule_and_script_that_made_its_file(root: Path):
+    specs = [ValueSpec("a.share", "results/table.csv", "figure_id=a", ("share",), "pct"),
+             ValueSpec("alpha", "config.yaml#alpha", "", ("value",), "confidence")]
+    share, alpha = with_producers(collect(specs, root), PRODUCERS)
+    assert (share.rule, share.script) == ("stats", "workflow/scripts/stats.py")
+    assert (alpha.rule, alpha.script) == ("", "")
+    assert provenance_table([share]).iloc[0][["rule", "script"]].tolist() == [
+        "stats", "workflow/scripts/stats.py"]
+
+
+def test_a_shown_value_links_to_its_source_entry_with_the_source_as_tooltip(root: Path):
+    specs = [ValueSpec("a.ci", "results/table.csv", "figure_id=a", ("ci_low", "ci_high"),
+                       "pct_ci"),
+             ValueSpec("n.match", "results/table.csv", "status=match", (), "count", agg="count"),
+             ValueSpec("alpha", "config.yaml#alpha", "", ("value",), "confidence")]
+    ci, count, alpha = with_producers(collect(specs, root), PRODUCERS)
+    assert linked(ci) == (
+        '[\\[49.5, 60.1\\]](#src-a.ci "results/table.csv \u00b7 row figure_id=a, columns '
+        'ci_low, ci_high \u00b7 rule stats (workflow/scripts/stats.py)"){.value-source}')
+    assert '"results/table.csv \u00b7 rows counted: status=match \u00b7 rule stats' in linked(count)
+    assert '"config.yaml \u00b7 key alpha \u00b7 configuration, made by no rule"' in linked(alpha)
+    published = collect([ValueSpec("x", "config.yaml#conflicts", "id=x", ("figures",), "text"),
+                          ValueSpec("k", "config.yaml#conflicts", "", (), "count", agg="count"),
+                          ValueSpec("i", "config.yaml#source", "", ("invited",), "count")], root)
+    assert [source_text(v).split(" \u00b7 ")[1] for v in published] == [
+        "key conflicts, entry id=x, column figures", "key conflicts, entries counted: all",
+        "key source.invited"]
+    nested = variables([ci], {"meta.renderer": "pandoc"}, link=True)
+    assert nested["a"]["ci"] == linked(ci) and nested["meta"]["renderer"] == "pandoc"
+    assert variables([ci])["a"]["ci"] == "[49.5, 60.1]"
+
+
+def test_values_that_print_alike_have_separate_entries_naming_their_rows(root: Path):
+    specs = [ValueSpec("x.n", "results/table.csv", "figure_id=a", ("n",), "count"),
+             ValueSpec("y.n", "results/table.csv", "", (), "count", agg="count"),
+             ValueSpec("alpha", "config.yaml#alpha", "", ("value",), "confidence")]
+    values = with_producers(collect(specs, root), PRODUCERS)
+    (root / "results/table2.csv").write_text("n\n330\n", encoding="utf-8")
+    values[1] = collect([ValueSpec("y.n", "results/table2.csv", "", ("n",), "count")], root)[0]
+    assert values[0].value == values[1].value == "330"
+    text = sources_markdown(values, "results/manuscript")
+    lines = text.splitlines()
+    assert lines[0] == (
+        "- [330]{#src-x.n} (`x.n`): [results/table.csv](../table.csv); row `figure_id=a`, "
+        "column `n`; cell `330`; rule `stats` ([workflow/scripts/stats.py]"
+        "(../../workflow/scripts/stats.py)).")
+    assert lines[1].startswith("- [330]{#src-y.n} (`y.n`): [results/table2.csv](../table2.csv); "
+                               "its one row, column `n`")
+    assert lines[2] == ("- [95%]{#src-alpha} (`alpha`): [config.yaml](../../config.yaml); key "
+                        "`alpha`; cell `0.05`; configuration (made by no rule).")
+    assert relative_link("config/config.yaml", "results/manuscript") == "../../config/config.yaml"
+
+
+def test_a_table_caption_names_its_files_and_the_rules_that_made_them():
+    producers = {"results/dk/flow.csv": {"rule": "clean", "script": "workflow/scripts/clean.py"},
+                 "results/no/flow.csv": {"rule": "clean", "script": "workflow/scripts/clean.py"},
+                 "config/p.yaml": {"rule": None, "script": None}}
+    note = sources_note(["results/dk/flow.csv", "results/no/flow.csv", "config/p.yaml#conflicts"],
+                        producers, "results/manuscript")
+    assert note == (
+        "Source: [results/dk/flow.csv](../dk/flow.csv), [results/no/flow.csv](../no/flow.csv) "
+        "(rule `clean`, [workflow/scripts/clean.py](../../workflow/scripts/clean.py)); "
+        "[config/p.yaml](../../config/p.yaml) key `conflicts` (configuration).")
+    notes = table_notes(load_value_map(VALUES_YAML).tables, {}, "results/manuscript")
+    paper = (ROOT / "manuscript/paper.qmd").read_text(encoding="utf-8")
+    included = set(re.findall(r"\{\{< include (tables/[\w.]+) >\}\}", paper))
+    assert included - {"tables/sources.md"} <= set(notes)
+
+
+def test_a_figure_caption_names_its_file_notebook_and_rule():
+    manifest = pd.DataFrame([{
+        "figure": "dk_flow", "format": "png", "path": "results/figures/dk_flow.png",
+        "notebook": "notebooks/wave_profile.py",
+        "executed_notebook": "results/notebooks/wave_profile_dk.ipynb",
+        "rule": "notebook_wave_profile_dk"}])
+    producers = {"results/figures/dk_flow.png": {"rule": "notebook_wave_profile_dk",
+                                                 "script": "workflow/scripts/notebooks.py"}}
+    notes = figure_notes(manifest, {"figures/dk_flow.png": "results/figures/dk_flow.png"},
+                         producers, "results/manuscript")
+    assert notes == {"figures/dk_flow.png": (
+        "File [results/figures/dk\\_flow.png](../figures/dk_flow.png), drawn by the notebook "
+        "[notebooks/wave\\_profile.py](../../notebooks/wave_profile.py) (executed: "
+        "[results/notebooks/wave\\_profile\\_dk.ipynb](../notebooks/wave_profile_dk.ipynb)) in "
+        "rule `notebook_wave_profile_dk`, [workflow/scripts/notebooks.py]"
+        "(../../workflow/scripts/notebooks.py).")}
+    with pytest.raises(InputError, match="not in the figures' manifest"):
+        figure_notes(manifest, {"figures/x.png": "results/figures/x.png"}, producers, "out")
 
 
 def test_cells_are_read_as_text_so_country_codes_and_digits_survive(root: Path):
@@ -396,6 +498,7 @@ def test_column_widths_give_every_column_its_longest_word():
 
 def test_inconsistencies_table_shows_both_values_and_which_is_followed():
     conflicts = [{"id": "agency_all", "figures": ["hk7_text", "hk7_chart"], "followed": "hk7_chart",
+                  "title": "Firms using an agency: 4% in the chart, 3% in the text",
                   "why": "The chart's 69% / 27% / 4% adds up to 100%; the text's 3% does not."}]
     reproduction = pd.DataFrame({
         "figure_id": ["hk7_text", "hk7_chart"], "indicator": ["handling_agency"] * 2,
@@ -406,8 +509,20 @@ def test_inconsistencies_table_shows_both_values_and_which_is_followed():
     table = inconsistencies_table(conflicts, reproduction, estimates)
     assert table[["Published", "Recomputed", "Followed"]].values.tolist() == [
         ["3%", "3.6%", "no"], ["4%", "3.6%", "yes"]]
+    # conflicts in words, not by id
+    assert table["Conflict"].tolist() == ["Firms using an agency: 4% in the chart, 3% in the text"] * 2
     assert inconsistencies_reasons(conflicts) == (
-        "- *agency\\_all*: The chart's 69% / 27% / 4% adds up to 100%; the text's 3% does not.\n")
+        "- *Firms using an agency: 4% in the chart, 3% in the text*: The chart's 69% / 27% / 4% "
+        "adds up to 100%; the text's 3% does not.\n")
+    untitled = [{key: value for key, value in conflicts[0].items() if key != "title"}]
+    with pytest.raises(InputError, match="conflict 'agency_all' has no title"):
+        inconsistencies_reasons(untitled, "config/published/dk_2024.yaml")
+
+
+def test_every_conflict_of_the_published_report_has_a_title_in_words():
+    published = yaml.safe_load((ROOT / "config/published/dk_2024.yaml").read_text(encoding="utf-8"))
+    titles = [c.get("title", "") for c in published["conflicts"]]
+    assert len(titles) == 5 and all(" " in t and "_" not in t for t in titles)
 
 
 def test_tests_table_formats_p_values_and_effects_by_kind():
@@ -423,10 +538,45 @@ def test_tests_table_formats_p_values_and_effects_by_kind():
         KeyTest("H2_gap", "a vs b", "all", "mcnemar_exact", "LinkedIn gap"),
         KeyTest("H8_dk_no", "x", "all", "logit_group_interaction", "interaction")])
     assert table.iloc[0][["p", "p Holm", "p BH", "Effect [CI]"]].tolist() == [
-        "<0.001", "<0.001", "<0.001", "share difference 19.1 pp [13.3, 24.8]"]
+        "<0.001", "<0.001", "<0.001", "difference in shares 19.1 pp [13.3, 24.8]"]
+    assert table["Test"].tolist() == ["exact McNemar",
+                                      "logistic regression, group x segment interaction"]
     assert table.iloc[1][["p", "p Holm", "p BH"]].tolist() == ["0.020", "0.117", "0.039"]
     assert table.iloc[1]["Effect [CI]"] == "likelihood-ratio test; no effect size"
     assert table.iloc[0]["Hypothesis and contrast"] == "H2: LinkedIn gap"
+
+
+def test_test_names_in_tables_are_words_and_an_unnamed_test_is_an_error():
+    tests = pd.DataFrame({
+        "hypothesis": ["H7"], "item": ["x"], "segment": ["all"], "test": ["cmh"], "n": ["737"],
+        "p": ["0.0001"], "p_adj_holm": ["0.001"], "p_adj_bh": ["0.001"],
+        "effect_size_name": ["odds_ratio_mh"], "effect_size": ["2.59"],
+        "effect_ci_low": ["1.83"], "effect_ci_high": ["3.65"]})
+    table = key_tests_table(tests, [KeyTest("H7", "x", "all", "cmh", "expert vs panel")])
+    assert table.iloc[0][["Test", "Effect [CI]"]].tolist() == [
+        "Cochran-Mantel-Haenszel", "Mantel-Haenszel odds ratio 2.59 [1.83, 3.65]"]
+    tests["test"] = "new_test"
+    with pytest.raises(InputError, match="no words for the test 'new_test'"):
+        key_tests_table(tests, [KeyTest("H7", "x", "all", "new_test", "c")], "results/stats/tests.csv")
+
+
+def test_every_test_and_effect_the_battery_can_report_has_words():
+    kinds = {_test_name(BatterySpec(kind, ("a", "b"), "two_sided", interaction=interaction))
+             for kind in TEST_KINDS for interaction in (False, True)}
+    # the association test reports which p it took
+    reported = kinds | {"pearson_chi2", "fisher_exact", "chi2_monte_carlo"}
+    assert reported <= set(TEST_LABELS)
+    # every effect-size name a TestResult of the battery's code is made with (5th argument)
+    effects = set()
+    for module in ("inference", "stats"):
+        tree = ast.parse((ROOT / f"workflow/smesocial/{module}.py").read_text(encoding="utf-8"))
+        for call in ast.walk(tree):
+            if (isinstance(call, ast.Call) and getattr(call.func, "id", "") == "TestResult"
+                    and len(call.args) > 4 and isinstance(call.args[4], ast.Constant)):
+                effects.add(call.args[4].value)
+    assert {"odds_ratio_mh", "share_difference", "cramers_v"} <= effects
+    assert effects <= set(EFFECT_LABELS)
+    assert all("_" not in label for label in [*TEST_LABELS.values(), *EFFECT_LABELS.values()])
 
 
 def test_comparison_table_names_item_specific_non_comparabilities():
@@ -484,6 +634,27 @@ def test_stage_build_copies_sources_and_figures_and_writes_variables(tmp_path: P
     assert yaml.safe_load((build / "_variables.yml").read_text()) == {"dk": {"n": "332"}}
     with pytest.raises(InputError, match="missing"):
         stage_build(build, [paper], {"figures/x.png": tmp_path / "none.png"}, "")
+
+
+def test_source_notes_end_every_figure_and_table_caption_and_survive_numbering():
+    paper = ("See @fig-a, @tbl-t.\n\n"
+             "![Share with [10+](#src-x \"t\"){.value-source} employees.](figures/a.png)"
+             "{#fig-a width=80%}\n\n"
+             "{{< include tables/t.md >}}\n\n: Counts per wave {#tbl-t}\n")
+    noted = add_source_notes(paper, {"figures/a.png": "File [a](../figures/a.png)."},
+                             {"tables/t.md": "Source: [t](../t.csv)."}, "paper.qmd")
+    assert ("![Share with [10+](#src-x \"t\"){.value-source} employees. File "
+            "[a](../figures/a.png).](figures/a.png){#fig-a width=80%}") in noted
+    assert ": Counts per wave. Source: [t](../t.csv). {#tbl-t}" in noted
+    numbered = number_cross_references(noted, "paper.qmd")
+    assert "![Figure 1: Share with [10+]" in numbered and "[Figure\u00a01](#fig-a)" in numbered
+    assert ": Table 1: Counts per wave. Source:" in numbered
+    with pytest.raises(InputError, match="no source note for a figure"):
+        add_source_notes(paper, {}, {"tables/t.md": "x"}, "paper.qmd")
+    with pytest.raises(InputError, match="no source note for a table"):
+        add_source_notes(paper, {"figures/a.png": "x"}, {}, "paper.qmd")
+    # a caption holding an escaped interval inside a link is still one figure
+    assert FIGURE.search("![A [\\[1, 2\\]](#src-y) b](figures/b.png){#fig-b}").group("id") == "b"
 
 
 def test_check_variables_names_a_missing_key():

@@ -2,7 +2,6 @@
 # harmonisation spec and the list of final outputs (used by `rule all` and provenance alike).
 # Read while the workflow is parsed, by every snakemake call: only light imports here.
 import os as _os
-from os.path import relpath as _relpath
 from pathlib import Path as _Path
 
 from smesocial.config import check_ensemble as _check_ensemble
@@ -19,6 +18,7 @@ from smesocial.compare import load_spec as _load_spec
 from smesocial.config import load_yaml as _load_yaml
 from smesocial.respondent_key import KEY_ENV as RESPONDENT_KEY_ENV
 from smesocial.respondent_key import check_key_secrets as _check_key_secrets
+from smesocial.provenance import repo_relative as _repo_relative
 from smesocial.runner import ReadConfig as _ReadConfig
 from snakemake.exceptions import WorkflowError
 from snakemake.iocontainers import Wildcards as _Wildcards
@@ -91,6 +91,38 @@ def weighting_population_files(wave):
     Read through the same function the script uses, so a bad population name stops the run
     while the workflow is read."""
     return sorted({margin.file for margin in _weighting_spec(config, wave).margins})
+
+
+def rule_scripts():
+    """rule -> the entry script it runs, relative to the repository root like every other
+    path of the provenance (a rule names it relative to its own file). Read from the workflow
+    itself, so a new rule is never left out; call it from a params function, once every rule
+    is defined."""
+    return {
+        each.name: _repo_relative(
+            each.basedir.join(each.script).get_path_or_uri(secret_free=True),
+            workflow.basedir,
+        )
+        for each in workflow.rules
+        if each.script
+    }
+
+
+def producing_rules(paths):
+    """path -> {rule, script} of the rule that makes it; rule None for a file no rule makes
+    (configuration, raw data). For the manuscript's list of where each number comes from.
+    """
+    scripts = rule_scripts()
+    found = {}
+    for path in paths:
+        makers = sorted(each.name for each in workflow.rules if each.is_producer(path))
+        if len(makers) > 1:
+            raise WorkflowError(
+                f"{path} is an output of several rules: {', '.join(makers)}"
+            )
+        maker = makers[0] if makers else None
+        found[path] = {"rule": maker, "script": scripts.get(maker)}
+    return found
 
 
 # --- configuration a job may read --------------------------------------------------------------
@@ -293,11 +325,7 @@ def draw_jobs(batch):
                     {
                         "draw": draw,
                         "rule": name,
-                        "script": _relpath(
-                            stage.basedir.join(stage.script).get_path_or_uri(
-                                secret_free=True
-                            )
-                        ),
+                        "script": rule_scripts()[name],
                         "wildcards": _named(wildcards),
                         "input": _named(input),
                         "output": _named(output),

@@ -1,6 +1,9 @@
 # Manuscript: stage manuscript/ with the figures, the variables every inline number comes from
 # (results/manuscript/values.csv says from where) and the generated tables into
 # results/manuscript/_build/, then render it: Quarto where it is on PATH, else pandoc + Typst.
+# Every inline number links to its entry in the paper's list of sources (file, row, column,
+# rule and script; the tooltip says the same), and each figure's and table's caption names
+# the files, notebook and rule it comes from.
 from pathlib import Path as _Path
 
 # Light modules only (stdlib + yaml): Snakemake imports them whenever it reads the workflow.
@@ -35,6 +38,8 @@ rule manuscript:
         # every results table and config file a value or table of the paper is read from
         tables=MANUSCRIPT_SOURCES,
         figures=sorted(MANUSCRIPT_FIGURES.values()),
+        # each figure's notebook and rule, named in its caption
+        figures_manifest="results/figures/figures.csv",
     output:
         html=report(
             "results/manuscript/paper.html",
@@ -60,5 +65,9 @@ rule manuscript:
         CONDA_ENV
     params:
         figures=MANUSCRIPT_FIGURES,
+        # the rule and script that make each file a number, table or figure comes from
+        producers=lambda wildcards: producing_rules(
+            MANUSCRIPT_SOURCES + sorted(MANUSCRIPT_FIGURES.values())
+        ),
     script:
         "../scripts/manuscript.py"

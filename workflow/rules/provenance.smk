@@ -27,9 +27,6 @@ rule provenance:
         # the manifest records the whole configuration, so every key is this rule's param
         config=config,
         # rule -> the entry script it runs, for every stage whose outputs the manifest lists
-        # (read from the workflow itself, so a new rule is never left out)
-        scripts_by_rule=lambda wildcards: {
-            rule.name: rule.script for rule in workflow.rules if rule.script
-        },
+        scripts_by_rule=lambda wildcards: rule_scripts(),
     script:
         "../scripts/provenance.py"

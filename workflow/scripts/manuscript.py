@@ -1,30 +1,48 @@
 """Snakemake entry: the manuscript -> results/manuscript/paper.{html,pdf} and values.csv (every
-inline number with its source file, selector, column and raw value)."""
+inline number with its source file, selector, column, raw value, rule and script)."""
 
 from pathlib import Path
 
-from smesocial.manuscript import choose_renderer, render_build, source_date_epoch, stage_build
-from smesocial.manuscript_values import (collect, provenance_table, variables, variables_yaml,
-                                         write_tables)
+import pandas as pd
+
+from smesocial.manuscript import (add_source_notes, choose_renderer, render_build,
+                                  source_date_epoch, stage_build)
+from smesocial.manuscript_values import (collect, figure_notes, provenance_table,
+                                         sources_markdown, table_notes, variables,
+                                         variables_yaml, with_producers, write_tables)
 from smesocial.runner import log, run_step
 from smesocial.tables import write_csv
 from smesocial.value_specs import load_value_map, used_specs
 
 
 def step(snakemake) -> None:
-    inputs, out = snakemake.input, snakemake.output
+    inputs, out, params = snakemake.input, snakemake.output, snakemake.params
     root = Path(".")
     paper_text = Path(inputs.paper).read_text(encoding="utf-8")
     value_map = load_value_map(inputs.values)
     # only the values the paper shows: values.csv is the list of its inline numbers
-    values = collect(used_specs(value_map.specs, paper_text, inputs.paper, inputs.values), root)
+    values = with_producers(
+        collect(used_specs(value_map.specs, paper_text, inputs.paper, inputs.values), root),
+        params.producers)
     renderer = choose_renderer()
-    nested = variables(values, {"meta.renderer": renderer.description})
+    # each number a link to its source: paths in links are relative to the rendered paper
+    out_dir = Path(out.html).parent.as_posix()
+    nested = variables(values, {"meta.renderer": renderer.description}, link=True)
     build = Path(out.build)
     sources = [Path(inputs.paper), Path(inputs.quarto), Path(inputs.bibliography)]
-    figures = {relative: Path(path) for relative, path in snakemake.params.figures.items()}
+    figures = {relative: Path(path) for relative, path in params.figures.items()}
     stage_build(build, sources, figures, variables_yaml(nested))
     tables = write_tables(root, build / "tables", value_map.tables)
+    (build / "tables" / "sources.md").write_text(sources_markdown(values, out_dir),
+                                                 encoding="utf-8")
+    manifest = pd.read_csv(inputs.figures_manifest, dtype=str, keep_default_na=False)
+    staged = build / Path(inputs.paper).name
+    staged.write_text(add_source_notes(
+        paper_text,
+        figure_notes(manifest, params.figures, params.producers, out_dir,
+                     inputs.figures_manifest),
+        table_notes(value_map.tables, params.producers, out_dir), inputs.paper),
+        encoding="utf-8")
     timestamp = source_date_epoch(root)
     log.info("%d values, %d tables, %d figures staged in %s; rendering with %s (timestamp %d)",
              len(values), len(tables), len(figures), build, renderer.description, timestamp)

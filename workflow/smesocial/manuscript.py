@@ -27,7 +27,11 @@ from smesocial.config import parse_yaml
 from smesocial.errors import InputError
 
 SHORTCODE = re.compile(r"\{\{<\s*(var|include)\s+([^\s>]+)\s*>\}\}")
-FIGURE = re.compile(r"!\[(?P<caption>[^\]]*)\]\((?P<path>[^)\s]+)\)\{(?P<attrs>[^}]*#fig-(?P<id>[\w-]+)[^}]*)\}")
+# A caption may hold links (a value linked to its source, the figure's own source note), so
+# brackets nest one level; backslash escapes (`\[`) are text.
+_CAPTION_TEXT = r"(?:\\.|[^\[\]\\])"
+FIGURE = re.compile(rf"!\[(?P<caption>(?:{_CAPTION_TEXT}|\[{_CAPTION_TEXT}*\])*)\]"
+                    r"\((?P<path>[^)\s]+)\)\{(?P<attrs>[^}]*#fig-(?P<id>[\w-]+)[^}]*)\}")
 TABLE_CAPTION = re.compile(r"^:[ \t]+(?P<caption>.*?)[ \t]*\{#tbl-(?P<id>[\w-]+)\}[ \t]*$", re.MULTILINE)
 CROSS_REF = re.compile(r"@(?P<kind>fig|tbl)-(?P<id>[\w-]+)")
 LEFTOVER = re.compile(r"\{\{<|@(?:fig|tbl)-[\w-]+|\?@(?:fig|tbl)")
@@ -271,6 +275,42 @@ def stage_build(build: Path, sources: Sequence[Path], figures: Mapping[str, Path
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(figure, target)
     (build / "_variables.yml").write_text(variables_text, encoding="utf-8")
+
+
+def _sentence(caption: str) -> str:
+    """A caption ending in a full stop, so that a note can follow it."""
+    caption = caption.rstrip()
+    return caption if caption.endswith((".", "!", "?")) else caption + "."
+
+
+INCLUDED_TABLE = re.compile(
+    r"(?P<include>\{\{<\s*include\s+(?P<file>[^\s>]+)\s*>\}\}[ \t]*\n[ \t]*\n)"
+    r"(?P<caption>:[ \t]+.*?)(?P<label>[ \t]*\{#tbl-[\w-]+\}[ \t]*)$", re.MULTILINE)
+
+
+def add_source_notes(text: str, figure_notes: Mapping[str, str],
+                     table_notes: Mapping[str, str], source: str) -> str:
+    """The manuscript with each figure's caption ending in its note (`figure_notes`: the
+    figure's path in the paper -> Markdown naming its notebook and rule) and each included
+    table's caption in its sources (`table_notes`: the included file -> Markdown). A figure or
+    table without a note is an error: every one names where it comes from."""
+    def figure(match: re.Match[str]) -> str:
+        path = match.group("path")
+        if path not in figure_notes:
+            raise InputError(source, "no source note for a figure", found=path,
+                             expected="a figure listed in results/figures/figures.csv")
+        caption = _sentence(match.group("caption"))
+        return f"![{caption} {figure_notes[path]}]({path}){{{match.group('attrs')}}}"
+
+    def table(match: re.Match[str]) -> str:
+        name = match.group("file")
+        if name not in table_notes:
+            raise InputError(source, "no source note for a table", found=name,
+                             expected=f"one of {', '.join(table_notes)}")
+        return (f"{match.group('include')}{_sentence(match.group('caption'))} "
+                f"{table_notes[name]}{match.group('label')}")
+
+    return INCLUDED_TABLE.sub(table, FIGURE.sub(figure, text))
 
 
 def check_variables(text: str, variables: Mapping[str, Any], source: str) -> None:

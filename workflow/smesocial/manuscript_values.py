@@ -16,9 +16,10 @@ This module reads those sources:
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,9 +116,12 @@ class Value:
     raw: str  # the cell text(s) read, "|"-joined; the count for agg=count
     format: str
     agg: str
+    rule: str = ""  # the workflow rule that made the source file ("" for configuration)
+    script: str = ""  # that rule's entry script, relative to the repository root
 
 
-PROVENANCE_COLUMNS = ["key", "value", "source", "selector", "column", "raw", "format", "agg"]
+PROVENANCE_COLUMNS = ["key", "value", "source", "selector", "column", "raw", "format", "agg",
+                      "rule", "script"]
 
 
 def resolve_value(spec: ValueSpec, frame: pd.DataFrame) -> Value:
@@ -168,10 +172,166 @@ def collect(specs: Iterable[ValueSpec], root: Path = Path(".")) -> list[Value]:
     return values
 
 
-def variables(values: Iterable[Value], extra: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The shown values nested by dotted key (dk.flow.raw -> {"dk": {"flow": {"raw": ...}}})."""
+def with_producers(values: Iterable[Value], producers: Mapping[str, Mapping[str, Any]]
+                   ) -> list[Value]:
+    """Each value with the rule and script that made its source file (`producers`: file ->
+    {rule, script}, as the manuscript rule's params give it; a file no rule makes, such as the
+    configuration, has rule None)."""
+    attributed = []
+    for value in values:
+        made_by = producers.get(value.source.partition("#")[0]) or {}
+        attributed.append(replace(value, rule=made_by.get("rule") or "",
+                                  script=made_by.get("script") or ""))
+    return attributed
+
+
+# --------------------------------------------------------------------------------------------
+# Each number linked to its source: the inline link (its tooltip names file, row, column,
+# rule and script) and the list it points to, "Where each number comes from"
+
+SOURCES_HEADING = "Where each number comes from"
+
+
+def source_anchor(key: str) -> str:
+    """The id of a value's entry in the list of sources (src-dk.flow.raw)."""
+    return f"src-{key}"
+
+
+def relative_link(path: str, out_dir: str) -> str:
+    """A repository path as a link from the rendered paper's folder (`out_dir`, relative to the
+    repository root): results/stats/tests.csv from results/manuscript -> ../stats/tests.csv."""
+    return Path(os.path.relpath(path, out_dir)).as_posix()
+
+
+def _row_words(value: Value, code: str = "") -> str:
+    """Where in its source file a value is read, in words; `code` quotes the names (a
+    backtick for Markdown). A CSV has rows and columns; in a YAML file the value is a key, or
+    a field of the entries of a list."""
+    def quoted(text: str) -> str:
+        return f"{code}{text}{code}"
+
+    node = value.source.partition("#")[2]
+    columns = value.column.split("|") if value.column else []
+    if node and not value.selector and value.agg == "cell":
+        keys = [node if column == "value" else f"{node}.{column}" for column in columns]
+        return f"key {', '.join(map(quoted, keys))}"
+    prefix = f"key {quoted(node)}, " if node else ""
+    row, rows = ("entry", "entries") if node else ("row", "rows")
+    if value.agg == "count":
+        return f"{prefix}{rows} counted: {quoted(value.selector) if value.selector else 'all'}"
+    named = (f"columns {', '.join(map(quoted, columns))}" if len(columns) > 1
+             else f"column {quoted(columns[0])}")
+    if value.agg == "sum":
+        chosen = f"{rows} {quoted(value.selector)}" if value.selector else f"all {rows}"
+        return f"{prefix}{named} summed over {chosen}"
+    chosen = f"{row} {quoted(value.selector)}" if value.selector else f"its one {row}"
+    return f"{prefix}{chosen}, {named}"
+
+
+def source_text(value: Value) -> str:
+    """Where a value comes from, in one line: file (and YAML key), row, column, and the rule
+    and script that made the file."""
+    made = (f"rule {value.rule} ({value.script})" if value.rule
+            else "configuration, made by no rule")
+    return f"{value.source.partition('#')[0]} \u00b7 {_row_words(value)} \u00b7 {made}"
+
+
+def _title(text: str) -> str:
+    """Text as a Markdown link title: one line, double quotes and backslashes escaped."""
+    return " ".join(text.split()).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def linked(value: Value) -> str:
+    """The value as the paper shows it: a link to its entry in the list of sources, with the
+    source in the tooltip (Markdown both Quarto's `var` shortcode and pandoc read)."""
+    return (f"[{md_escape(value.value)}](#{source_anchor(value.key)} "
+            f"\"{_title(source_text(value))}\"){{.value-source}}")
+
+
+def sources_markdown(values: Sequence[Value], out_dir: str) -> str:
+    """The list "Where each number comes from": per value, in the paper's order, the value
+    (the anchor its links point to), its key, the source file as a link, the row and column,
+    the raw cell and the rule and script. Two values that print the same differ here."""
+    lines = []
+    for value in values:
+        path = value.source.partition("#")[0]
+        where = f"[{md_escape(path)}]({relative_link(path, out_dir)})"
+        made = (f"rule `{value.rule}` ([{md_escape(value.script)}]"
+                f"({relative_link(value.script, out_dir)}))" if value.rule
+                else "configuration (made by no rule)")
+        cells = value.raw.split("|")
+        raw = ("" if value.agg != "cell" or value.format == "text" else
+               f"; cell `{cells[0]}`" if len(cells) == 1 else
+               f"; cells {', '.join(f'`{c}`' for c in cells)}")
+        lines.append(f"- [{md_escape(value.value)}]{{#{source_anchor(value.key)}}} "
+                     f"(`{value.key}`): {where}; {_row_words(value, '`')}{raw}; {made}.")
+    return "\n".join(lines) + "\n"
+
+
+def _made_by(path: str, producers: Mapping[str, Mapping[str, Any]], out_dir: str) -> str:
+    made = producers.get(path.partition("#")[0]) or {}
+    if not made.get("rule"):
+        return "configuration"
+    script = str(made.get("script") or "")
+    return f"rule `{made['rule']}`, [{md_escape(script)}]({relative_link(script, out_dir)})"
+
+
+def _file_link(source: str, out_dir: str) -> str:
+    path, _, node = source.partition("#")
+    link = f"[{md_escape(path)}]({relative_link(path, out_dir)})"
+    return link + (f" key `{node}`" if node else "")
+
+
+def sources_note(sources: Sequence[str], producers: Mapping[str, Mapping[str, Any]],
+                 out_dir: str) -> str:
+    """A table's caption note: "Source: <file> (rule <rule>, <script>); <file> ...", each file
+    linked from the paper's folder, files made by one rule together."""
+    groups: list[tuple[str, list[str]]] = []
+    for source in dict.fromkeys(sources):
+        made = _made_by(source, producers, out_dir)
+        if groups and groups[-1][0] == made:
+            groups[-1][1].append(source)
+        else:
+            groups.append((made, [source]))
+    parts = [f"{', '.join(_file_link(s, out_dir) for s in files)} ({made})"
+             for made, files in groups]
+    return f"Source: {'; '.join(parts)}."
+
+
+def figure_note(row: Mapping[str, Any], producers: Mapping[str, Mapping[str, Any]],
+                out_dir: str) -> str:
+    """A figure's caption note, from its row of results/figures/figures.csv: the file, the
+    notebook that draws it, the executed notebook and the rule (with its script)."""
+    notebook, executed = str(row["notebook"]), str(row["executed_notebook"])
+    script = str((producers.get(str(row["path"])) or {}).get("script") or "")
+    return (f"File {_file_link(str(row['path']), out_dir)}, drawn by the notebook "
+            f"{_file_link(notebook, out_dir)} (executed: {_file_link(executed, out_dir)}) in "
+            f"rule `{row['rule']}`" + (f", [{md_escape(script)}]({relative_link(script, out_dir)})"
+                                       if script else "") + ".")
+
+
+def figure_notes(manifest: pd.DataFrame, figures: Mapping[str, str],
+                 producers: Mapping[str, Mapping[str, Any]], out_dir: str,
+                 source: str = "figures.csv") -> dict[str, str]:
+    """The paper's figure path -> its caption note (`figures`: the paper's path -> the
+    pipeline's file, as staged). A figure the manifest does not list is an error."""
+    rows = {str(row["path"]): row for _, row in manifest.iterrows()}
+    notes = {}
+    for paper_path, made in figures.items():
+        if made not in rows:
+            raise InputError(source, "a figure the paper shows is not in the figures' manifest",
+                             found=made, expected="a row per figure file, made by its notebook")
+        notes[paper_path] = figure_note(rows[made], producers, out_dir)
+    return notes
+
+
+def variables(values: Iterable[Value], extra: Mapping[str, str] | None = None, *,
+              link: bool = False) -> dict[str, Any]:
+    """The shown values nested by dotted key (dk.flow.raw -> {"dk": {"flow": {"raw": ...}}});
+    with `link`, each value as its link to its source (`linked`). `extra` stays as given."""
     nested: dict[str, Any] = {}
-    pairs = [(v.key, v.value) for v in values] + list((extra or {}).items())
+    pairs = ([(v.key, linked(v) if link else v.value) for v in values]
+             + list((extra or {}).items()))
     for key, shown in pairs:
         *groups, leaf = key.split(".")
         node = nested
@@ -284,17 +444,19 @@ def reproduction_table(reproductions: Mapping[str, pd.DataFrame]) -> pd.DataFram
 
 def inconsistencies_table(conflicts: Sequence[Mapping[str, Any]], reproduction: pd.DataFrame,
                           estimates: pd.DataFrame, reproduction_source: str = "reproduction",
-                          estimates_source: str = "estimates") -> pd.DataFrame:
+                          estimates_source: str = "estimates",
+                          conflicts_source: str = "the published figures") -> pd.DataFrame:
     """One row per published figure in a conflict: where it stands, the value printed, the
     recomputed share of its indicator and segment, and whether the reconstruction follows it."""
     rows = []
     for conflict in conflicts:
+        title = conflict_title(conflict, conflicts_source)
         for figure_id in conflict["figures"]:
             figure = _one(reproduction, _sel(figure_id=figure_id), reproduction_source)
             estimate = _one(estimates, _sel(indicator=figure["indicator"],
                                             segment=figure["segment"]), estimates_source)
             rows.append({
-                "Conflict": conflict["id"],
+                "Conflict": title,
                 "Figure (indicator, segment)": f"{figure['indicator']}, {figure['segment']}",
                 "Where in the report": figure["location"],
                 "Published": fmt_published_pct([figure["published"]]),
@@ -304,12 +466,62 @@ def inconsistencies_table(conflicts: Sequence[Mapping[str, Any]], reproduction: 
     return pd.DataFrame(rows)
 
 
-def inconsistencies_reasons(conflicts: Sequence[Mapping[str, Any]]) -> str:
+def conflict_title(conflict: Mapping[str, Any], source: str = "the published figures") -> str:
+    """A conflict of the report in words (its `title`), for the paper; its `id` is for files."""
+    title = conflict.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise InputError(source, f"conflict {conflict.get('id')!r} has no title",
+                         expected="a `title` saying in words what contradicts what")
+    return " ".join(title.split())
+
+
+def inconsistencies_reasons(conflicts: Sequence[Mapping[str, Any]],
+                            source: str = "the published figures") -> str:
     """Why the reconstruction follows the figure it follows, per conflict (a Markdown list)."""
-    return "".join(f"- *{md_escape(c['id'])}*: {md_escape(c['why'])}\n" for c in conflicts)
+    return "".join(f"- *{md_escape(conflict_title(c, source))}*: {md_escape(c['why'])}\n"
+                   for c in conflicts)
 
 
-def _effect(row: pd.Series) -> str:
+# The battery's test and effect-size ids (smesocial.inference, smesocial.stats) in words, for
+# the paper's tables.
+TEST_LABELS = {
+    "association": "chi-square association",
+    "pearson_chi2": "Pearson's chi-square",
+    "fisher_exact": "Fisher's exact test",
+    "chi2_monte_carlo": "chi-square, Monte Carlo p",
+    "kruskal_wallis": "Kruskal-Wallis",
+    "ordinal_logit_trend": "proportional-odds trend",
+    "cochran_armitage": "Cochran-Armitage trend",
+    "mcnemar": "McNemar",
+    "mcnemar_exact": "exact McNemar",
+    "cochrans_q": "Cochran's Q",
+    "gradient_difference": "proportional-odds trend of the within-firm difference",
+    "gradient_difference_ordinal_logit": "proportional-odds trend of the within-firm difference",
+    "cmh": "Cochran-Mantel-Haenszel",
+    "logit_group": "logistic regression, group and segment",
+    "logit_group_interaction": "logistic regression, group x segment interaction",
+}
+EFFECT_LABELS = {
+    "cramers_v": "Cramér's V",
+    "epsilon_squared": "epsilon squared",
+    "eta_squared_q": "eta squared",
+    "odds_ratio_adjusted": "adjusted odds ratio",
+    "odds_ratio_mh": "Mantel-Haenszel odds ratio",
+    "odds_ratio_per_step": "odds ratio per segment step",
+    "risk_difference_last_vs_first": "risk difference, largest vs smallest segment",
+    "share_difference": "difference in shares",
+}
+
+
+def _label(labels: Mapping[str, str], name: str, what: str, source: str) -> str:
+    if name not in labels:
+        raise InputError(source, f"the paper's tables have no words for the {what} {name!r}",
+                         expected=f"one of {', '.join(labels)} (add it to smesocial."
+                         f"manuscript_values.{'TEST' if what == 'test' else 'EFFECT'}_LABELS)")
+    return labels[name]
+
+
+def _effect(row: pd.Series, source: str = "tests") -> str:
     name = str(row["effect_size_name"])
     if str(row["test"]).endswith("_interaction"):
         # the battery reports the main-effect model's OR beside an interaction test: not its effect
@@ -321,8 +533,7 @@ def _effect(row: pd.Series) -> str:
         point, interval = fmt_decimal2([row["effect_size"]]), fmt_decimal2_ci([low, high])
     else:
         point, interval = fmt_decimal3([row["effect_size"]]), fmt_decimal3_ci([low, high])
-    label = name.replace("_", " ")
-    return f"{label} {point} {interval}"
+    return f"{_label(EFFECT_LABELS, name, 'effect size', source)} {point} {interval}"
 
 
 def key_tests_table(tests: pd.DataFrame, selection: Sequence[KeyTest],
@@ -333,10 +544,10 @@ def key_tests_table(tests: pd.DataFrame, selection: Sequence[KeyTest],
         row = _one(tests, _sel(hypothesis=key.hypothesis, item=key.item, segment=key.segment,
                                test=key.test), source)
         rows.append({"Hypothesis and contrast": f"{key.hypothesis.split('_')[0]}: {key.contrast}",
-                     "Test": key.test.replace("_", " "),
+                     "Test": _label(TEST_LABELS, key.test, "test", source),
                      "n": fmt_count([row["n"]]), "p": fmt_p_cell([row["p"]]),
                      "p Holm": fmt_p_cell([row["p_adj_holm"]]),
-                     "p BH": fmt_p_cell([row["p_adj_bh"]]), "Effect [CI]": _effect(row)})
+                     "p BH": fmt_p_cell([row["p_adj_bh"]]), "Effect [CI]": _effect(row, source)})
     return pd.DataFrame(rows)
 
 
@@ -451,6 +662,13 @@ def to_markdown(frame: pd.DataFrame, numeric: Iterable[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
+def table_notes(settings: TableSettings, producers: Mapping[str, Mapping[str, Any]],
+                out_dir: str, folder: str = "tables") -> dict[str, str]:
+    """Each generated table's caption note (its path as the paper includes it -> Markdown)."""
+    return {f"{folder}/{name}": sources_note(files, producers, out_dir)
+            for name, files in settings.sources().items()}
+
+
 def write_tables(root: Path, out_dir: Path, settings: TableSettings) -> list[Path]:
     """The paper's tables as Markdown files in out_dir (tables/ of the build), from the files
     and rows of values.yaml's `tables` section."""
@@ -478,9 +696,9 @@ def write_tables(root: Path, out_dir: Path, settings: TableSettings) -> list[Pat
             inconsistencies_table(conflicts, read[settings.inconsistency_reproduction],
                                   read[settings.inconsistency_estimates],
                                   settings.inconsistency_reproduction,
-                                  settings.inconsistency_estimates),
+                                  settings.inconsistency_estimates, settings.conflicts),
             numeric=["Published", "Recomputed"]),
-        "inconsistencies_reasons.md": inconsistencies_reasons(conflicts),
+        "inconsistencies_reasons.md": inconsistencies_reasons(conflicts, settings.conflicts),
         "tests.md": to_markdown(key_tests_table(read[settings.tests], settings.key_tests,
                                                 settings.tests),
                                 numeric=["n", "p", "p Holm", "p BH"]),
@@ -492,6 +710,8 @@ def write_tables(root: Path, out_dir: Path, settings: TableSettings) -> list[Pat
         "benchmarks.md": to_markdown(benchmarks_table(read[settings.benchmarks]),
                                      numeric=["n", "Official year", "Official value"]),
     }
+    if set(tables) != set(settings.sources()):  # every table says what it reads
+        raise ValueError(f"tables written {sorted(tables)} != sources {sorted(settings.sources())}")
     written = []
     for name, text in tables.items():
         path = out_dir / name

@@ -164,6 +164,12 @@ def fmt_confidence(raw: Sequence[str]) -> str:
     return (f"{int(level)}%" if level == level.to_integral_value() else f"{level.normalize()}%")
 
 
+def fmt_times(raw: Sequence[str]) -> str:
+    """How often, in words: 1 -> "once", 2 -> "twice", 3 -> "3 times" (never "1 time(s)")."""
+    count = int(whole_number(raw[0]))
+    return {1: "once", 2: "twice"}.get(count, f"{count:,} times")
+
+
 def fmt_text(raw: Sequence[str]) -> str:
     """Text as the source gives it, whitespace collapsed (YAML folds long strings)."""
     return " ".join(str(raw[0]).split())
@@ -176,7 +182,8 @@ FORMATS: dict[str, Formatter] = {
     "pct_ci": fmt_pct_ci, "percent_ci": fmt_percent_ci, "pp_ci": fmt_pp_ci,
     "decimal1": fmt_decimal1, "decimal2": fmt_decimal2, "decimal3": fmt_decimal3,
     "decimal2_ci": fmt_decimal2_ci, "decimal3_ci": fmt_decimal3_ci,
-    "p": fmt_p, "p_cell": fmt_p_cell, "confidence": fmt_confidence, "text": fmt_text,
+    "p": fmt_p, "p_cell": fmt_p_cell, "confidence": fmt_confidence, "times": fmt_times,
+    "text": fmt_text,
 }
 # Formats that take two raw values (an interval's bounds); every other takes one.
 INTERVAL_FORMATS = frozenset({"pct_ci", "percent_ci", "pp_ci", "decimal2_ci", "decimal3_ci"})
@@ -395,6 +402,23 @@ class TableSettings:
     comparison_waves: tuple[str, str]
     non_comparabilities: str
     benchmarks: str
+
+    def sources(self) -> dict[str, list[str]]:
+        """The files each generated table reads (`file.yaml#key` for a YAML node), by the
+        table's file name under tables/ of the build."""
+        return {
+            "flow.md": list(self.flows.values()),
+            "segments.md": [*self.segment_counts.values(), self.published_segments],
+            "weights.md": [self.weights],
+            "reproduction.md": list(self.reproductions.values()),
+            "inconsistencies.md": [self.conflicts, self.inconsistency_reproduction,
+                                   self.inconsistency_estimates],
+            "inconsistencies_reasons.md": [self.conflicts],
+            "tests.md": [self.tests],
+            "comparison.md": [self.comparison, self.non_comparabilities],
+            "non_comparabilities.md": [self.non_comparabilities],
+            "benchmarks.md": [self.benchmarks],
+        }
 
     def files(self) -> list[str]:
         """Every file the tables read (a YAML node's file, without its `#key`)."""
