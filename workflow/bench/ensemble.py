@@ -6,8 +6,8 @@
 In a temporary copy of the repository it builds the shipped results once, then runs the
 ensemble (`results/ensemble/robustness.csv`) with each number of draws, the same rules the
 default build runs (ensemble.draws_per_job draws per job). It prints, per size, the wall time,
-the CPU seconds per draw of the ensemble's jobs (Snakemake's benchmark files: start-up and
-library imports included) and, within them, per stage (each batch log's "step cost" lines:
+the CPU seconds per draw of the ensemble's batch jobs (start-up and library imports
+included) and, within them, per stage (each batch log's "step cost" lines:
 generate, the pipeline ingest -> estimates, the battery), and projects the time of 200 and
 2000 draws on this machine from the per-draw wall time. The table is also written to
 results/benchmarks/ensemble.csv of the repository it is run from.
@@ -34,6 +34,7 @@ STAGES = {"generate": ("ensemble_generate",),
           "pipeline": ("ingest", "segment", "clean", "weights", "estimates"),
           "battery": ("stats",)}
 STEP_COST = re.compile(r"step cost: draw \d+, rule (\w+): ([0-9.]+) s CPU")
+BATCH_COST = re.compile(r"batch cost: ([0-9.]+) s CPU")
 
 
 def copy_repository(destination: Path) -> Path:
@@ -63,18 +64,16 @@ def snakemake(workdir: Path, *args: str, targets: tuple[str, ...] = ()) -> float
 
 
 def cpu_by_stage(workdir: Path) -> dict[str, float]:
-    """CPU seconds per stage summed over every draw (the batch logs' step costs) and of the
-    ensemble's jobs as a whole ("jobs": their benchmark files, start-up included)."""
+    """CPU seconds per stage summed over every draw, and of the ensemble's batch processes as a
+    whole ("jobs": start-up and imports included), from the batch logs."""
     totals = dict.fromkeys([*STAGES, "jobs"], 0.0)
     for path in (workdir / "results/logs/ensemble").glob("batch*.log"):
-        for rule, seconds in STEP_COST.findall(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for rule, seconds in STEP_COST.findall(text):
             for stage, rules in STAGES.items():
                 if rule in rules:
                     totals[stage] += float(seconds)
-    for path in (workdir / "results/benchmarks/ensemble").glob("*.tsv"):
-        with path.open() as handle:
-            rows = list(csv.DictReader(handle, delimiter="\t"))
-        totals["jobs"] += float(rows[-1]["cpu_time"])
+        totals["jobs"] += sum(float(seconds) for seconds in BATCH_COST.findall(text))
     return totals
 
 
@@ -103,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                          **{f"cpu_per_draw_{k}_s": round(v, 2) for k, v in per_draw.items()},
                          "wall_per_draw_s": round(wall / draws, 2)})
     cores = os.cpu_count() or 1
-    print(f"ensemble benchmark on {cores} cores (CPU s per draw: of the ensemble's jobs, from "
-          "Snakemake's benchmark files; by stage, from the batch logs)")
+    print(f"ensemble benchmark on {cores} cores (CPU s per draw from the batch logs: of the "
+          "batch jobs, start-up included, and by stage)")
     header = list(rows[0])
     print("  ".join(f"{h:>22}" for h in header))
     for row in rows:

@@ -305,7 +305,7 @@ def draw_jobs(batch):
     params, log and script are exactly the rule's, as a standalone job of it would have them.
     """
     if batch not in _DRAW_JOBS:
-        jobs = []
+        jobs, scripts = [], rule_scripts()
         for draw in _ensemble_batch(config, batch):
             values = {
                 "prefix": f"ensemble/batch{batch}/draw{draw}/",
@@ -325,7 +325,7 @@ def draw_jobs(batch):
                     {
                         "draw": draw,
                         "rule": name,
-                        "script": rule_scripts()[name],
+                        "script": scripts[name],
                         "wildcards": _named(wildcards),
                         "input": _named(input),
                         "output": _named(output),

@@ -36,6 +36,8 @@ def step(snakemake) -> None:
     finally:
         for draw, rule, cpu, wall in costs:  # read by workflow/bench/ensemble.py
             log.info("step cost: draw %s, rule %s: %.3f s CPU, %.3f s wall", draw, rule, cpu, wall)
+        # the process's CPU since it started: Python, Snakemake's preamble and imports included
+        log.info("batch cost: %.3f s CPU", time.process_time())
 
 
 run_step(snakemake, step)  # noqa: F821 - `snakemake` is injected by the script directive
