@@ -99,7 +99,11 @@ def exit_code_of(script: Path, smk: Any) -> int | str | None:
 
 def test_a_draw_that_misses_the_report_stops_the_run_naming_the_draw(tmp_path, monkeypatch):
     """Copula strength 0.5 with seed 14 fails the generator's check that LinkedIn posting and
-    importance go together (measured): the draw's step ends with one message, no export."""
+    importance go together once the floor has no sampling allowance (measured: rho 0.07 < 0.075):
+    the draw's step ends with one message, no export."""
+    from smesocial.synthetic import dk
+
+    monkeypatch.setattr(dk, "SPEARMAN_VARIANT_ALLOWANCE", 0.0)
     from types import SimpleNamespace
 
     from smesocial.config import load_config
@@ -161,6 +165,9 @@ def test_a_batch_stops_at_a_draw_that_misses_the_report_naming_draw_rule_and_fig
         tmp_path, monkeypatch):
     """The batch runs the draw's generate job in-process; its failure is the batch's one
     message (the same check as the standalone job above)."""
+    from smesocial.synthetic import dk
+
+    monkeypatch.setattr(dk, "SPEARMAN_VARIANT_ALLOWANCE", 0.0)
     from types import SimpleNamespace
 
     from smesocial.config import load_config
@@ -168,7 +175,7 @@ def test_a_batch_stops_at_a_draw_that_misses_the_report_naming_draw_rule_and_fig
     root = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(root)
     config = load_config(root / "config/config.yaml")
-    project = {key: config[key] for key in ("exclusions", "privacy", "segmentation",
+    project = {key: config[key] for key in ("exclusions", "segmentation",
                                             "reproduction", "alpha", "waves")}
     draw = {"draw": "002", "seed": 14, "variant": "copula_weak",
             "assumptions": {"copula_strength": 0.5}}
