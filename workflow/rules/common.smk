@@ -3,8 +3,7 @@
 # Read while the workflow is parsed, by every snakemake call: only light imports here.
 from pathlib import Path as _Path
 
-from smesocial.config import check_ensemble as _check_ensemble
-from smesocial.config import check_wave_schemes as _check_wave_schemes
+from smesocial.config import check_references as _check_references
 from smesocial.config import ensemble_draw as _ensemble_draw
 from smesocial.config import ensemble_draw_ids as _ensemble_draw_ids
 from smesocial.config import ensemble_draws as _ensemble_draws
@@ -23,10 +22,9 @@ HARMONISATION_FILE = config.get("harmonisation", "config/harmonisation.yaml")
 OFFICIAL_FILE = config["official"]["file"]
 CONDA_ENV = "../../environment.yml"
 
-# Checked while the workflow is read, so a bad reference stops the run (naming its key) before
-# any job.
-_check_wave_schemes(config)
-_check_ensemble(config)
+# Checked while the workflow is read, so a bad reference (a scheme, a file, a wave, a population
+# target) stops the run naming its key before any job.
+_check_references(config)
 HARMONISATION = _load_spec(
     HARMONISATION_FILE, config, _load_harmonised(HARMONISED_FILE)
 )
