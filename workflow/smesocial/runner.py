@@ -24,6 +24,51 @@ def configure_logging(log_file: str | None) -> None:
     )
 
 
+PARQUET_MAGIC = b"PAR1"  # a Parquet file starts and ends with it; its footer length precedes the end
+RESULTS = "results/"  # where every step writes; a CSV there is one of ours, ended by a newline
+
+
+def damage(path: Path) -> str | None:
+    """Why a table an earlier step wrote (a Parquet file, or a CSV under results/) cannot be
+    whole, or None. A structural check, cheap and without pyarrow: a file cut short (a full disk,
+    a killed copy) loses Parquet's closing signature, or a CSV its final line end."""
+    size = path.stat().st_size
+    if path.suffix == ".parquet":
+        if size < 3 * len(PARQUET_MAGIC):
+            return f"it has {size} bytes, fewer than the smallest Parquet file"
+        with path.open("rb") as handle:
+            head = handle.read(len(PARQUET_MAGIC))
+            handle.seek(-2 * len(PARQUET_MAGIC), 2)
+            tail = handle.read()
+        if head != PARQUET_MAGIC:
+            return "it does not start with Parquet's signature 'PAR1'"
+        if tail[4:] != PARQUET_MAGIC:
+            return f"it does not end with Parquet's signature 'PAR1' ({size} bytes: cut short?)"
+        footer = int.from_bytes(tail[:4], "little")
+        if footer > size - 3 * len(PARQUET_MAGIC):
+            return f"its footer claims {footer} bytes, more than the file's {size}"
+    elif path.suffix == ".csv" and path.as_posix().startswith(RESULTS):
+        if size == 0:
+            return "it is empty"
+        with path.open("rb") as handle:
+            handle.seek(-1, 2)
+            if handle.read() != b"\n":
+                return "its last line is cut off (the file does not end with a line end)"
+    return None
+
+
+def check_intermediates(inputs: list[str]) -> None:
+    """Stop, naming the file and what to do, when an input an earlier step wrote is damaged
+    (instead of a reader's traceback, with the step's old downstream results left standing)."""
+    for name in inputs:
+        path = Path(name)
+        problem = damage(path) if path.is_file() else None
+        if problem:
+            raise InputError(name, f"this table, written by an earlier step of the workflow, is "
+                             f"damaged: {problem}", expected="the whole file: delete it and "
+                             "build again (bash workflow/run.sh build), which remakes it")
+
+
 def remove_outputs(outputs: list[str]) -> None:
     for output in outputs:
         path = Path(output)
@@ -151,6 +196,7 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     configure_logging(log_files[0] if log_files else None)
     job = ParamsOnly(snakemake)
     try:
+        check_intermediates([str(f) for f in getattr(snakemake, "input", []) or []])
         step(job)
         # One line a reviewer (and tests/integration/test_config_params.py) reads.
         log.info("config read: %s", ", ".join(sorted(job.config_read)) or "none")
