@@ -139,3 +139,21 @@ def test_a_damaged_input_stops_the_step_before_it_reads_naming_the_file(tables, 
         "the workflow, is damaged: it does not end with Parquet's signature 'PAR1' (100 bytes: "
         "cut short?); expected the whole file: delete it and build again "
         "(bash workflow/run.sh build), which remakes it.")
+
+
+def test_an_unexpected_error_puts_its_traceback_in_the_log_and_removes_outputs(tmp_path,
+                                                                             restore_logging):
+    smk = job(tmp_path, {})
+
+    def bug(_s):
+        return {}["report_dk2024"]
+
+    with pytest.raises(SystemExit) as stopped:
+        run_step(smk, bug)
+    assert stopped.value.code == 1
+    assert not Path(smk.output[0]).exists()
+    log = (tmp_path / "step.log").read_text(encoding="utf-8").strip().splitlines()
+    assert log[0] == ("ERROR smesocial: unexpected error in rule demo (a bug in the workflow, not "
+                      "bad input; the traceback follows)")
+    assert log[1] == "Traceback (most recent call last):"
+    assert log[-1] == "KeyError: 'report_dk2024'"

@@ -190,8 +190,9 @@ class ParamsOnly:
 
 
 def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
-    """Run `step(snakemake)` with config hidden (ParamsOnly); on InputError log the message,
-    delete outputs, exit 1."""
+    """Run `step(snakemake)` with config hidden (ParamsOnly), after checking the tables earlier
+    steps wrote are whole (check_intermediates); on InputError log the message, on any other
+    exception the traceback, delete outputs, exit 1."""
     log_files = list(getattr(snakemake, "log", []) or [])
     configure_logging(log_files[0] if log_files else None)
     job = ParamsOnly(snakemake)
@@ -203,4 +204,9 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     except (InputError, ConfigAccessError) as exc:  # str(InputError) is its one paragraph
         remove_outputs(list(snakemake.output))
         log.error("%s", exc)
+        sys.exit(1)
+    except Exception:  # noqa: BLE001 - a bug: its traceback goes to the step's log, not only stderr
+        remove_outputs(list(snakemake.output))
+        log.exception("unexpected error in rule %s (a bug in the workflow, not bad input; "
+                      "the traceback follows)", getattr(snakemake, "rule", "?"))
         sys.exit(1)
