@@ -24,7 +24,8 @@ def configure_logging(log_file: str | None) -> None:
     )
 
 
-PARQUET_MAGIC = b"PAR1"  # a Parquet file starts and ends with it; its footer length precedes the end
+# A Parquet file starts and ends with this; the 4 bytes before the end give its footer length.
+PARQUET_MAGIC = b"PAR1"
 RESULTS = "results/"  # where every step writes; a CSV there is one of ours, ended by a newline
 
 
@@ -205,7 +206,7 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
         remove_outputs(list(snakemake.output))
         log.error("%s", exc)
         sys.exit(1)
-    except Exception:  # noqa: BLE001 - a bug: its traceback goes to the step's log, not only stderr
+    except Exception:  # a bug: its traceback goes to the step's log, not only to stderr
         remove_outputs(list(snakemake.output))
         log.exception("unexpected error in rule %s (a bug in the workflow, not bad input; "
                       "the traceback follows)", getattr(snakemake, "rule", "?"))
