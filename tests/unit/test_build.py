@@ -279,12 +279,41 @@ def test_outputs_a_failed_build_would_remake_and_did_not_write_are_stale(tmp_pat
         "results/a/gone.csv\t-\tx\tl\tmissing\tupdate pending",
         "elsewhere/out.csv\t-\tx\tl\tok\tupdate pending",  # never outside results/
     ])
-    assert stale_outputs(summary, tmp_path, started=before + 50) == [
-        "results/a/clean.parquet", "results/a/estimates.csv"]
-    assert stale_outputs("Building DAG of jobs...", tmp_path, started=time.time()) == []
+    assert stale_outputs(summary, tmp_path, started=before + 50) == {
+        "results/a/clean.parquet": "updated input files", "results/a/estimates.csv": "ok"}
+    assert stale_outputs("Building DAG of jobs...", tmp_path, started=time.time()) == {}
 
 
 def test_forcing_options_are_left_out_when_asking_what_is_stale():
     command = ["snakemake", *BASE, "--forcerun", "ingest", "segment", "--cores", "1", "-F",
                "--forcerun=clean", "results/x.csv"]
     assert without_forcing(command) == ["snakemake", *BASE, "--cores", "1", "results/x.csv"]
+
+
+def test_the_jobs_of_a_group_each_get_their_line(tmp_path):
+    """A cluster group job finishes several jobs before one count line."""
+    progress = Progress(tmp_path)
+    lines = ["Group job 7f3a (jobs in lexicogr. order):",
+             "    rule ingest:", "        jobid: 1", "        wildcards: prefix=, wave=no_2010",
+             "    rule segment:", "        jobid: 2", "        wildcards: prefix=, wave=no_2010",
+             "Finished jobid: 1 (Rule: ingest)", "Finished jobid: 2 (Rule: segment)",
+             "2 of 30 steps (7%) done"]
+    shown = [line for line in map(progress.feed, lines) if line]
+    assert shown == ["smesocial: [ 1/30] ingest wave=no_2010\n"
+                     "smesocial: [ 2/30] segment wave=no_2010"]
+
+
+def test_of_several_jobs_reported_failed_those_that_said_why_are_shown(tmp_path):
+    logs = tmp_path / "results/logs/no_2010"
+    logs.mkdir(parents=True)
+    (logs / "ingest.log").write_text("ERROR smesocial: an old failure\n", encoding="utf-8")
+    before = time.time() - 100
+    os.utime(logs / "ingest.log", (before, before))  # a former run's log
+    (logs / "segment.log").write_text("ERROR smesocial: x.parquet: damaged.\n", encoding="utf-8")
+    jobs = [build.Job("ingest", {"log": "results/logs/no_2010/ingest.log"}),
+            build.Job("segment", {"log": "results/logs/no_2010/segment.log"})]
+    assert build.failures(jobs, tmp_path, since=before + 50) == [
+        "smesocial: step segment failed; its log: results/logs/no_2010/segment.log",
+        "smesocial: x.parquet: damaged."]
+    # none said why: each is named
+    assert len(build.failures(jobs[:1], tmp_path, since=before + 50)) == 2

@@ -230,7 +230,7 @@ class Progress:
         self.nothing_to_do = False
         self._block: Job | None = None
         self._block_is_error = False
-        self._last_finished: Job | None = None
+        self._finishing: list[Job] = []  # finished since the last count (a group: several)
 
     @property
     def started(self) -> bool:
@@ -258,13 +258,13 @@ class Progress:
         elif match := JOB_HEAD.match(line):
             self._block, self._block_is_error = Job(match["rule"]), False
         elif match := FINISHED.match(line):
-            self._last_finished = self.jobs.get(match["jobid"], Job(match["rule"]))
+            self._finishing.append(self.jobs.get(match["jobid"], Job(match["rule"])))
         elif match := COUNT.match(line):
             self.total = int(match["total"])
-            job, self._last_finished = self._last_finished, None
-            if job is not None:
-                self.finished.append(job)
-                return self._progress(job, int(match["done"]))
+            jobs, self._finishing = self._finishing, []
+            self.finished.extend(jobs)
+            first = int(match["done"]) - len(jobs) + 1
+            return "\n".join(self._progress(job, first + i) for i, job in enumerate(jobs)) or None
         elif line.startswith(NOTHING):
             self.nothing_to_do = True
         return None
@@ -315,19 +315,33 @@ def step_message(log_text: str) -> str | None:
     return " ".join(" ".join(body).split())
 
 
-def failure_lines(job: Job, workdir: Path) -> list[str]:
+def job_said(job: Job, workdir: Path, since: float = 0.0) -> str | None:
+    """The failed job's own message, from a log it wrote from `since` on (an older log is a
+    former run's)."""
+    said = None
+    for log in job.logs:
+        path = workdir / log
+        if path.is_file() and path.stat().st_mtime >= since:
+            said = step_message(path.read_text(encoding="utf-8", errors="replace")) or said
+    return said
+
+
+def failure_lines(job: Job, workdir: Path, since: float = 0.0) -> list[str]:
     """Two lines: which step failed and where its log is; then its own message."""
     logs = job.logs
-    said = None
-    for log in logs:
-        path = workdir / log
-        if path.is_file():
-            said = step_message(path.read_text(encoding="utf-8", errors="replace")) or said
     where = f"its log: {', '.join(logs)}" if logs else "it has no log"
+    said = job_said(job, workdir, since)
     if said is None:
         said = (f"the step stopped without a message of its own (killed, out of memory?); see "
                 f"{', '.join(logs) or 'its output'} and {SNAKEMAKE_LOG}")
     return [f"{PREFIX}step {job.name} failed; {where}", f"{PREFIX}{said}"]
+
+
+def failures(jobs: Sequence[Job], workdir: Path, since: float = 0.0) -> list[str]:
+    """The lines of every failed job; where several are reported failed (the jobs of a group,
+    of which one failed), those that said why."""
+    speaking = [job for job in jobs if job_said(job, workdir, since) is not None]
+    return [line for job in speaking or jobs for line in failure_lines(job, workdir, since)]
 
 
 EXCEPTION_HEAD = re.compile(r"^(?P<name>[A-Z]\w*(?:Error|Exception))"
@@ -373,22 +387,23 @@ def _validation_message(body: Sequence[str], configs: Sequence[str]) -> str | No
 # --- after a failure -------------------------------------------------------------------------
 
 
-def stale_outputs(summary_tsv: str, workdir: Path, started: float) -> list[str]:
+def stale_outputs(summary_tsv: str, workdir: Path, started: float) -> dict[str, str]:
     """Outputs under results/ that Snakemake would remake (`plan` of its summary) and that exist
-    from before this build began: they no longer follow from their inputs, code or configuration.
-    Those this build wrote (mtime from `started` on) are current and kept."""
+    from before this build began, with the summary's `status` (why: 'updated input files', 'ok'
+    for one downstream of such a file, ...): they no longer follow from their inputs, code or
+    configuration. Those this build wrote (mtime from `started` on) are current and kept."""
     rows = [line.split("\t") for line in summary_tsv.splitlines()]
     if not rows or rows[0][:1] != ["output_file"]:
-        return []
+        return {}
     header = rows[0]
-    name, plan = header.index("output_file"), header.index("plan")
-    stale = []
+    name, status, plan = (header.index(c) for c in ("output_file", "status", "plan"))
+    stale = {}
     for row in rows[1:]:
         if len(row) != len(header) or row[plan] == "no update":
             continue
         path = workdir / row[name]
         if row[name].startswith(RESULTS) and path.exists() and path.stat().st_mtime < started:
-            stale.append(row[name])
+            stale[row[name]] = row[status]
     return stale
 
 
@@ -531,39 +546,44 @@ def run_build(command: Sequence[str], workdir: Path, configs: Sequence[str]) -> 
             return code
         removed = _remove_stale(command, workdir, started, log)
     lines = []
-    if removed:
+    if removed is None:
+        lines.append(f"{PREFIX}could not tell which results are out of date (Snakemake's "
+                     f"--summary failed: {SNAKEMAKE_LOG}); results/ may hold some")
+    elif removed:
         lines.append(f"{PREFIX}removed {len(removed)} result(s) of an earlier build that this "
-                     "build would have remade, as they no longer follow from their inputs, code "
-                     f"or configuration: {listed(removed)} (all in {SNAKEMAKE_LOG})")
-    lines.append(f"{PREFIX}Snakemake's output: {SNAKEMAKE_LOG}")
-    for job in progress.failed:
-        lines.extend(failure_lines(job, workdir))
-    if interrupt.seen:
+                     "build would have remade (an input, the code or the configuration changed, "
+                     "or an input failed or is missing), so they could not be taken as current: "
+                     f"{listed(removed)} (all in {SNAKEMAKE_LOG})")
+    lines.append(f"{PREFIX}Snakemake's output: {SNAKEMAKE_LOG}; {REPORT} is made after a "
+                 "complete build only")
+    if interrupt.seen:  # the steps it stopped have nothing to say
         lines.append(f"{PREFIX}build interrupted: the steps that were running were stopped and "
                      "their outputs removed; build again to finish")
-    elif not progress.failed:
+    elif progress.failed:
+        lines.extend(failures(progress.failed, workdir, started))
+    else:
         lines.append(PREFIX + snakemake_error(output, configs))
     say(*lines)
     return code
 
 
 def _remove_stale(command: Sequence[str], workdir: Path, started: float,
-                  log: IO[str]) -> list[str]:
-    """After a failed build: the outputs it would have remade that predate it, and the report of
-    the last complete build, removed; the list goes to the log."""
+                  log: IO[str]) -> list[str] | None:
+    """After a failed build: the report of the last complete build, and the outputs this build
+    would have remade that predate it, removed; their list goes to the log. Returns the
+    outputs (None: Snakemake could not say which they are)."""
+    remove([REPORT], workdir)
     summary = subprocess.run([*without_forcing(command), "--summary"], capture_output=True,
                              text=True, errors="replace", check=False)
-    write = log.write
     if summary.returncode != 0:
-        write(f"\n[smesocial] could not list stale outputs:\n{summary.stderr}\n")
-        return []
+        log.write(f"\n[smesocial] could not list stale outputs:\n{summary.stderr}\n")
+        return None
     stale = stale_outputs(summary.stdout, workdir, started)
-    if (workdir / REPORT).is_file():
-        stale.append(REPORT)
     remove(stale, workdir)
-    write("\n[smesocial] removed after the failed build (would be remade; older than it):\n")
-    write("".join(f"  {name}\n" for name in stale))
-    return stale
+    log.write("\n[smesocial] removed after the failed build (would be remade; older than it), "
+              "with Snakemake's status:\n")
+    log.write("".join(f"  {name}  ({status})\n" for name, status in stale.items()))
+    return list(stale)
 
 
 def _after_success(command: Sequence[str], workdir: Path, progress: Progress) -> int:
@@ -614,4 +634,8 @@ def main(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except KeyboardInterrupt:  # a second Ctrl-C, while cleaning up after the first
+        say(f"{PREFIX}interrupted; results/ may hold results the build would have remade")
+        sys.exit(130)
