@@ -212,8 +212,10 @@ def test_every_corpus_file_is_a_case_and_described() -> None:
 # the repository using this test run's virtualenv. Each fault ends in one line, the last on
 # stderr, naming the file, key or step and what to do; no traceback; no stale result left.
 
-TARGET = "results/dk_2024/reproduction.csv"  # ingest, segment, clean, weights, estimates, reproduce
-STEPS = 6
+# ingest, segment, clean, weights, estimates, reproduce; and a notebook (official_trends and
+# its notebook), whose kernel's chatter must not reach the terminal
+TARGETS = ("results/dk_2024/reproduction.csv", "results/notebooks/official_trends.ipynb")
+STEPS = 8
 PINS = ("workflow/envs/requirements.txt", "workflow/envs/constraints.txt", "pyproject.toml")
 
 
@@ -266,7 +268,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     and the rebuild its message asks for."""
     workdir = with_venv(copy_repository(tmp_path_factory.mktemp("faults")))
     runs: dict[str, Any] = {}
-    first = subprocess.Popen(["bash", "workflow/run.sh", "build", TARGET], cwd=workdir,
+    first = subprocess.Popen(["bash", "workflow/run.sh", "build", *TARGETS], cwd=workdir,
                              env=build_env(workdir), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     try:
@@ -275,7 +277,7 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         assert len(snakemake) == 1, snakemake
         os.kill(snakemake[0].pid, signal.SIGSTOP)  # still alive, so it cannot finish meanwhile
         runs["pid"] = snakemake[0].pid
-        runs["live"] = run_sh(workdir, TARGET)
+        runs["live"] = run_sh(workdir, *TARGETS)
         runs["live unlock"] = run_sh(workdir, "--unlock")
         os.kill(snakemake[0].pid, signal.SIGKILL)
         _out, err = first.communicate(timeout=300)
@@ -285,21 +287,22 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             first.kill()
     # the killed Snakemake's jobs run on and finish; meanwhile the lock still counts as live
     wait_for(lambda: not build.snakemake_processes(workdir), "the killed build's jobs")
-    runs["stale"] = run_sh(workdir, TARGET)
+    runs["stale"] = run_sh(workdir, *TARGETS)
     runs["unlock"] = run_sh(workdir, "--unlock")
     runs["report after unlock"] = (workdir / "results/report.html").exists()
-    runs["build"] = run_sh(workdir, TARGET)
+    # the notebook reruns whether or not the killed build got to it: its kernel is heard from
+    runs["build"] = run_sh(workdir, *TARGETS, "--forcerun", "notebook_official_trends")
     results = workdir / "results" / "dk_2024"
     runs["built"] = {p.name: p.read_bytes() for p in results.iterdir()}
     runs["report"] = (workdir / "results/report.html").is_file()
     runs["snakemake.log"] = (workdir / "results/logs/snakemake.log").read_text(encoding="utf-8")
     ingested = results / "ingested.parquet"
     ingested.write_bytes(ingested.read_bytes()[:100])
-    runs["truncated"] = run_sh(workdir, TARGET)
+    runs["truncated"] = run_sh(workdir, *TARGETS)
     runs["left"] = sorted(p.name for p in results.iterdir())
     runs["report after failure"] = (workdir / "results/report.html").exists()
     ingested.unlink()  # as the message says
-    runs["rebuilt"] = run_sh(workdir, TARGET)
+    runs["rebuilt"] = run_sh(workdir, *TARGETS)
     runs["rebuilt files"] = {p.name: p.read_bytes() for p in results.iterdir()}
     return runs
 
@@ -347,7 +350,8 @@ def test_a_build_shows_a_line_per_step_and_keeps_the_details_in_the_log(faults):
     assert faults["report"]
     log = faults["snakemake.log"]
     assert log.count("Finished jobid:") == len(steps) and "INFO smesocial: config read:" in log
-    assert "[IPKernelApp]" not in run.stderr + log
+    assert any(step.endswith("] notebook_official_trends") for step in steps)
+    assert "[IPKernelApp]" not in run.stderr + log  # the kernel is quiet
 
 
 def test_a_truncated_intermediate_names_the_file_and_leaves_no_stale_result(faults):
@@ -407,7 +411,7 @@ def config_faults(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[R
     for name, (old, new), args, _says in CONFIG_FAULTS:
         assert old in original
         config.write_text(original.replace(old, new, 1), encoding="utf-8")
-        runs[name] = (run_sh(workdir, *args, TARGET), (workdir / "results/report.html").exists())
+        runs[name] = (run_sh(workdir, *args, *TARGETS), (workdir / "results/report.html").exists())
     config.write_text(original, encoding="utf-8")
     return runs
 
