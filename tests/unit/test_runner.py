@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from smesocial.errors import InputError
-from smesocial.runner import ReadConfig, check_intermediates, damage, read_everything, run_step
+from smesocial.runner import (ReadConfig, check_intermediates, damage, input_files, read_everything,
+                              run_step)
 
 
 @pytest.fixture
@@ -157,3 +158,15 @@ def test_an_unexpected_error_puts_its_traceback_in_the_log_and_removes_outputs(t
                       "bad input; the traceback follows)")
     assert log[1] == "Traceback (most recent call last):"
     assert log[-1] == "KeyError: 'report_dk2024'"
+
+
+def test_input_files_of_a_snakemake_list_or_a_namespace():
+    from snakemake.iocontainers import InputFiles
+
+    named = InputFiles(fromdict={"clean": ["results/a/clean.parquet", "results/b/clean.parquet"],
+                                "trends": "results/official/trends.csv"})
+    assert input_files(named) == ["results/a/clean.parquet", "results/b/clean.parquet",
+                                  "results/official/trends.csv"]
+    assert input_files(SimpleNamespace(params="config/x.yaml", more=["a", "b"])) == [
+        "config/x.yaml", "a", "b"]
+    assert input_files(None) == []

@@ -70,6 +70,16 @@ def check_intermediates(inputs: list[str]) -> None:
                              "build again (bash workflow/run.sh build), which remakes it")
 
 
+def input_files(inputs: Any) -> list[str]:
+    """A job's input files: Snakemake's input list (named or not), or a namespace of them (as
+    tests build a job), lists flattened."""
+    if inputs is None or isinstance(inputs, str | Path):
+        return [] if inputs is None else [str(inputs)]
+    if isinstance(inputs, list | tuple):  # Snakemake's Namedlist is a list
+        return [name for item in inputs for name in input_files(item)]
+    return [name for item in vars(inputs).values() for name in input_files(item)]
+
+
 def remove_outputs(outputs: list[str]) -> None:
     for output in outputs:
         path = Path(output)
@@ -198,7 +208,7 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     configure_logging(log_files[0] if log_files else None)
     job = ParamsOnly(snakemake)
     try:
-        check_intermediates([str(f) for f in getattr(snakemake, "input", []) or []])
+        check_intermediates(input_files(getattr(snakemake, "input", None)))
         step(job)
         # One line a reviewer (and tests/integration/test_config_params.py) reads.
         log.info("config read: %s", ", ".join(sorted(job.config_read)) or "none")
