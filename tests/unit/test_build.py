@@ -44,7 +44,7 @@ def test_the_working_directory_and_config_files_snakemake_reads(tmp_path):
     (tmp_path / "config" / "codebook").mkdir(parents=True)
     for name in ("config/config.yaml", "config/codebook/dk.yaml", "other.yaml"):
         (tmp_path / name).write_text("a: 1\n", encoding="utf-8")
-    args = [*BASE, "--directory", str(tmp_path), "--configfile", "other.yaml"]
+    args = [*BASE, "--directory", str(tmp_path), "results/x.csv", "--configfile", "other.yaml"]
     assert working_directory(args, Path("/")) == tmp_path.resolve()
     assert working_directory(BASE, tmp_path) == tmp_path.resolve()
     assert config_files(args, tmp_path) == [tmp_path / "config/config.yaml",

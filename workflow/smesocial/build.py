@@ -13,9 +13,9 @@ terminal gets one line per finished step (naming the step's log when it logged a
 Set SMESOCIAL_VERBOSE=1 to see everything as well.
 
 After a failed build: the outputs that Snakemake would now remake and that this build did not
-write are removed (they no longer follow from their inputs, code or configuration: a reviewer
-must not mistake them for results), with results/report.html of the last build; the last lines
-on stderr name the step that failed, its log, and its own message. After a successful build the
+write are removed (an input, the code or the configuration changed, or an input failed: a
+reviewer must not take them for current results), with results/report.html of the last build;
+the last lines on stderr name the step that failed, its log, and its own message. After a successful build the
 Snakemake report is made and a summary line says where everything is.
 
 Commands that build nothing (--dry-run, --unlock, --summary, --list-..., --dag, --lint ...) pass
@@ -78,8 +78,9 @@ def mode(args: Sequence[str]) -> str:
     return "build"
 
 
-def option_values(args: Sequence[str], *options: str) -> list[str]:
-    """The values given to any of `options` (`--opt a b`, `--opt=a`), in order."""
+def option_values(args: Sequence[str], *options: str, many: bool = False) -> list[str]:
+    """The values given to any of `options` (`--opt a`, `--opt=a`; `--opt a b` if `many`), in
+    order."""
     values: list[str] = []
     taking = False
     for arg in args:
@@ -90,6 +91,7 @@ def option_values(args: Sequence[str], *options: str) -> list[str]:
                 values.append(value)
         elif taking:
             values.append(arg)
+            taking = many
     return values
 
 
@@ -100,7 +102,7 @@ def working_directory(args: Sequence[str], cwd: Path) -> Path:
 
 def snakemake_configs(args: Sequence[str]) -> list[str]:
     """The config files Snakemake reads: the Snakefile's, then any --configfile."""
-    return [CONFIG_FILE, *option_values(args, "--configfile", "--configfiles")]
+    return [CONFIG_FILE, *option_values(args, "--configfile", "--configfiles", many=True)]
 
 
 def config_files(args: Sequence[str], workdir: Path) -> list[Path]:
@@ -130,7 +132,6 @@ def yaml_problem(files: Iterable[Path], workdir: Path) -> str | None:
 class Process:
     pid: int
     kind: str  # "Snakemake" or "a Snakemake job"
-    command: str
 
 
 def _is_snakemake(argv: Sequence[str]) -> bool:
@@ -159,11 +160,10 @@ def snakemake_processes(workdir: Path, proc: Path = Path("/proc")) -> list[Proce
             continue
         if not argv:
             continue
-        command = " ".join(argv)[:200]
         if _is_snakemake(argv) and working_directory(argv, cwd) == target:
-            found.append(Process(int(entry.name), "Snakemake", command))
+            found.append(Process(int(entry.name), "Snakemake"))
         elif any(a.startswith(jobs_dir) for a in argv):
-            found.append(Process(int(entry.name), "a Snakemake job", command))
+            found.append(Process(int(entry.name), "a Snakemake job"))
     return sorted(found, key=lambda p: p.pid)
 
 
