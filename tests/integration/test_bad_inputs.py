@@ -127,7 +127,10 @@ CASES = [
           "no '$FL2' signature"), format=SAV),
     Case("truncated.sav",
          ("cannot be read as an SPSS .sav file", "truncated or damaged"), format=SAV),
-    Case("no_such_export.csv", ("Missing input files for rule ingest",), stage="snakemake"),
+    # checked at start-up (smesocial.config.check_references): the key that names it, too
+    Case("no_such_export.csv", ("config/config.yaml: waves.dk_2024.raw_file names a file that "
+                                "does not exist", "expected the path of the wave's raw export"),
+         stage="snakemake"),
 ]
 
 
