@@ -58,13 +58,13 @@ case "$cmd" in
     export PATH="$venv/bin:$PATH"
     # Fixed hash seed and single-threaded BLAS: the same bytes on every run.
     export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
-    snakemake --cores "${SMESOCIAL_CORES:-2}" --printshellcmds --rerun-incomplete "$@"
-    # Kept for reviewers: the DAG, each rule's code, run times and the annotated outputs.
-    if [[ " $* " != *" --dry-run "* && " $* " != *" -n "* ]]; then
-      snakemake --report results/report.html >results/logs/report.log 2>&1 \
-        || { cat results/logs/report.log >&2; echo "smesocial: building results/report.html failed" >&2; exit 1; }
-      echo "smesocial: done. Results in results/, summary in results/summary.md, report in results/report.html" >&2
-    fi
+    # smesocial.build runs Snakemake: checks the config's YAML and any lock first, shows one
+    # line per finished step (everything else in results/logs/snakemake.log), and ends in one
+    # clear line: the Snakemake report and where the results are, or what stopped the build and
+    # what to do (removing the results it would have remade). Options that build nothing
+    # (--dry-run, --unlock, --summary ...) show Snakemake's own output and make no report.
+    exec python -m smesocial.build \
+      snakemake --cores "${SMESOCIAL_CORES:-2}" --printshellcmds --rerun-incomplete "$@"
     ;;
   test)
     ensure_venv

@@ -156,6 +156,14 @@ def test_each_rule_fires_first_rule_wins(synthetic, config):
     assert (exclusions["wave"] == "dk_2024").all()
 
 
+def test_an_ingested_table_without_a_variable_names_it_as_missing(synthetic, config):
+    with pytest.raises(InputError) as err:
+        run_clean(synthetic, config, "dk_2024", answer_columns=["post_facebook", "post_tiktok"])
+    assert err.value.missing == ["post_tiktok"]
+    assert "lacks harmonised variables; missing ['post_tiktok']" in str(err.value)
+    assert "found" not in str(err.value)
+
+
 def test_reasons_are_sentences_with_specifics(synthetic, config):
     _clean, exclusions, _flow = run_clean(synthetic, config, "dk_2024")
     reason = exclusions.set_index("raw_row")["reason"]

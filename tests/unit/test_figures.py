@@ -534,3 +534,36 @@ def test_publishing_saves_records_and_shows_the_figure(tmp_path, monkeypatch):
     svg, caption = shown
     assert svg.filename == f"{tmp_path / 'fig'}.svg" and svg.data.startswith("<svg")
     assert caption.data == "**fig**: A caption."
+
+
+def test_the_kernel_listens_on_private_sockets_and_is_not_interrupted_at_shutdown(tmp_path):
+    import asyncio
+
+    options = figures.kernel_options(tmp_path)
+    sockets = options["config"]["KernelManager"]
+    assert sockets["transport"] == "ipc" and sockets["ip"] == str(tmp_path / "kernel")
+    manager = options["kernel_manager_class"]()
+    # no kernel is running: an interrupt is an error, except while shutting down (skipped)
+    with pytest.raises(RuntimeError, match="No kernel is running"):
+        asyncio.run(manager._async_interrupt_kernel())
+    manager.shutting_down = True
+    assert asyncio.run(manager._async_interrupt_kernel()) is None
+
+
+def test_executing_a_notebook_says_nothing_on_stderr(tmp_path, capfd):
+    """The kernel's own log (an unencrypted-TCP warning on every start, a KeyboardInterrupt at
+    shutdown) went to the build's output; the kernel writes to the step's stderr directly."""
+    import papermill
+
+    source = tmp_path / "in.ipynb"
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell("print(6 * 7)")]
+    nbformat.write(notebook, source)
+    for _ in range(3):
+        papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), kernel_name="smesocial",
+                                   progress_bar=False, log_output=False,
+                                   **figures.kernel_options(tmp_path))
+    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert executed.cells[0].outputs[0]["text"] == "42\n"
+    assert capfd.readouterr().err == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.ipynb", "out.ipynb"]  # sockets gone

@@ -668,8 +668,11 @@ def test_missing_required_columns_are_listed(tmp_path, codebook, export_header, 
     path = write_export(tmp_path / "x.csv", [answer_row(1)], header=header)
     with pytest.raises(InputError) as err:
         read_export(path, codebook)
-    assert sorted(err.value.found) == sorted(dropped)
+    assert sorted(err.value.missing) == sorted(dropped)
+    assert err.value.found is None
     assert "3 required column(s) missing from the header (line 1)" in err.value.problem
+    # the message labels them as what they are, not as something found
+    assert "; missing [" in str(err.value) and "found" not in str(err.value)
 
 
 def test_repeated_header_names(tmp_path, codebook, export_header, answer_row, write_export):

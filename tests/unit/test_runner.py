@@ -10,7 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from smesocial.errors import InputError
-from smesocial.runner import ReadConfig, read_everything, run_step
+from smesocial.runner import (ReadConfig, check_intermediates, damage, input_files, read_everything,
+                              run_step)
 
 
 @pytest.fixture
@@ -108,3 +109,95 @@ def test_a_script_run_in_process_raises_its_input_error_with_outputs_removed(tmp
         run_in_process(entry, job(tmp_path, {}))
     assert not (tmp_path / "out.csv").exists()  # the stale output is gone, as from Snakemake
     assert "data.csv: no rows" in (tmp_path / "step.log").read_text().splitlines()[-1]
+
+
+@pytest.fixture
+def tables(tmp_path, monkeypatch):
+    """A whole Parquet file and a whole CSV under results/, as a step wrote them."""
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    Path("results/w").mkdir(parents=True)
+    pd.DataFrame({"a": [1, 2, 3]}).to_parquet("results/w/ingested.parquet")
+    Path("results/w/estimates.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    return Path("results/w/ingested.parquet"), Path("results/w/estimates.csv")
+
+
+def test_whole_tables_pass(tables):
+    parquet, csv = tables
+    assert damage(parquet) is None and damage(csv) is None
+    check_intermediates([str(parquet), str(csv), "data/raw/not_here.csv"])
+
+
+def test_a_parquet_file_cut_short_is_damaged(tables):
+    parquet, _csv = tables
+    data = parquet.read_bytes()
+    parquet.write_bytes(data[:100])
+    assert damage(parquet) == "it does not end with Parquet's signature 'PAR1' (100 bytes: cut short?)"
+    parquet.write_bytes(data[:5])
+    assert damage(parquet) == "it has 5 bytes, fewer than the smallest Parquet file"
+    parquet.write_bytes(b"x" + data[1:])
+    assert damage(parquet) == "it does not start with Parquet's signature 'PAR1'"
+    # the footer length is the 4 bytes before the closing signature
+    parquet.write_bytes(data[:-8] + (len(data)).to_bytes(4, "little") + b"PAR1")
+    assert damage(parquet) == f"its footer claims {len(data)} bytes, more than the file's {len(data)}"
+
+
+def test_a_csv_of_ours_cut_mid_line_is_damaged_a_raw_one_is_left_to_its_reader(tables):
+    _parquet, csv = tables
+    csv.write_text("a,b\n1,", encoding="utf-8")
+    assert damage(csv) == "its last line is cut off (the file does not end with a line end)"
+    csv.write_text("", encoding="utf-8")
+    assert damage(csv) == "it is empty"
+    raw = Path("export.csv")
+    raw.write_text("a,b\n1,", encoding="utf-8")
+    assert damage(raw) is None  # an export's own checks (smesocial.readers) say more
+
+
+def test_a_damaged_input_stops_the_step_before_it_reads_naming_the_file(tables, restore_logging):
+    parquet, _csv = tables
+    parquet.write_bytes(parquet.read_bytes()[:100])
+    output = Path("results/w/segments.parquet")
+    output.write_text("stale", encoding="utf-8")
+    smk = SimpleNamespace(input=[str(parquet)], output=[str(output)], log=["step.log"],
+                          params=SimpleNamespace(config={}), rule="segment")
+    ran = []
+    with pytest.raises(SystemExit):
+        run_step(smk, ran.append)
+    assert ran == [] and not output.exists()
+    log = Path("step.log").read_text(encoding="utf-8").strip().splitlines()
+    assert log[-1] == (
+        "ERROR smesocial: results/w/ingested.parquet: this table, written by an earlier step of "
+        "the workflow, is damaged: it does not end with Parquet's signature 'PAR1' (100 bytes: "
+        "cut short?); expected the whole file: delete it and build again "
+        "(bash workflow/run.sh build), which remakes it.")
+
+
+def test_an_unexpected_error_puts_its_traceback_in_the_log_and_removes_outputs(tmp_path,
+                                                                             restore_logging):
+    smk = job(tmp_path, {})
+
+    def bug(_s):
+        return {}["report_dk2024"]
+
+    with pytest.raises(SystemExit) as stopped:
+        run_step(smk, bug)
+    assert stopped.value.code == 1
+    assert not Path(smk.output[0]).exists()
+    log = (tmp_path / "step.log").read_text(encoding="utf-8").strip().splitlines()
+    assert log[0] == ("ERROR smesocial: unexpected error in rule demo (a bug in the workflow, not "
+                      "bad input; the traceback follows)")
+    assert log[1] == "Traceback (most recent call last):"
+    assert log[-1] == "KeyError: 'report_dk2024'"
+
+
+def test_input_files_of_a_snakemake_list_or_a_namespace():
+    from snakemake.iocontainers import InputFiles
+
+    named = InputFiles(fromdict={"clean": ["results/a/clean.parquet", "results/b/clean.parquet"],
+                                "trends": "results/official/trends.csv"})
+    assert input_files(named) == ["results/a/clean.parquet", "results/b/clean.parquet",
+                                  "results/official/trends.csv"]
+    assert input_files(SimpleNamespace(params="config/x.yaml", more=["a", "b"])) == [
+        "config/x.yaml", "a", "b"]
+    assert input_files(None) == []

@@ -4,8 +4,7 @@
 import os as _os
 from pathlib import Path as _Path
 
-from smesocial.config import check_ensemble as _check_ensemble
-from smesocial.config import check_wave_schemes as _check_wave_schemes
+from smesocial.config import check_references as _check_references
 from smesocial.config import ensemble_batch as _ensemble_batch
 from smesocial.config import ensemble_batch_ids as _ensemble_batch_ids
 from smesocial.config import ensemble_draw as _ensemble_draw
@@ -31,10 +30,9 @@ HARMONISATION_FILE = config.get("harmonisation", "config/harmonisation.yaml")
 OFFICIAL_FILE = config["official"]["file"]
 CONDA_ENV = "../../environment.yml"
 
-# Checked while the workflow is read, so a bad reference stops the run (naming its key) before
-# any job.
-_check_wave_schemes(config)
-_check_ensemble(config)
+# Checked while the workflow is read, so a bad reference (a scheme, a file, a wave, a population
+# target) stops the run naming its key before any job.
+_check_references(config)
 # A wave of real data needs the respondent key's secret in the environment (only whether it is
 # there is checked here; the ingest step reads it).
 _check_key_secrets(config, _os.environ)

@@ -25,7 +25,7 @@ def step(snakemake) -> None:
                 except InputError as exc:
                     raise InputError(exc.file, f"draw {draw}, rule {job['rule']}: {exc.problem}",
                                      column=exc.column, rows=exc.rows, found=exc.found,
-                                     expected=exc.expected) from exc
+                                     expected=exc.expected, missing=exc.missing) from exc
                 finally:
                     configure_logging(batch_log, mode="a")  # back to this job's log
                 costs.append((draw, job["rule"], time.process_time() - cpu,

@@ -13,7 +13,8 @@ import nbformat
 import papermill
 from nbformat import NotebookNode
 
-from smesocial.notebooks import normalise_executed_notebook, notebook_errors, notebook_from_script
+from smesocial.notebooks import (kernel_options, normalise_executed_notebook, notebook_errors,
+                                 notebook_from_script)
 from smesocial.runner import log, run_step
 
 KERNEL = "smesocial"
@@ -54,6 +55,8 @@ def step(snakemake) -> None:
                 cwd=".", progress_bar=False, log_output=False, request_save_on_cell_execute=False,
                 # nbclient options: no per-cell timings, one output per stream and cell
                 record_timing=False, coalesce_streams=True,
+                # a private, quiet kernel (sockets in the scratch directory)
+                **kernel_options(scratch),
             )
         except papermill.PapermillExecutionError as exc:
             failed = Path(snakemake.log[0]).with_suffix(".failed.ipynb")

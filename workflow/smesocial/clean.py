@@ -332,7 +332,7 @@ def apply_exclusions(ingested: pd.DataFrame, segments: pd.DataFrame, config: Map
         answer_columns = [c for c in ingested.columns if c not in INGEST_BOOKKEEPING]
     missing = [c for c in answer_columns if c not in ingested.columns]
     if missing:
-        raise InputError(source, "the ingested table lacks harmonised variables", found=missing,
+        raise InputError(source, "the ingested table lacks harmonised variables", missing=missing,
                          expected="every variable of the harmonised spec (re-run ingest)")
     ctx = Context(config, wave, schemes[wave_cfg["segmentation"]], tuple(answer_columns), source)
     wave_population(config, wave, ctx.scheme)  # a bad population stops the run before any rule

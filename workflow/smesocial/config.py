@@ -38,8 +38,24 @@ def parse_yaml(text: str) -> Any:
     return yaml.load(text, Loader=SAFE_LOADER)
 
 
+def yaml_error_text(exc: yaml.YAMLError) -> str:
+    """Where a YAML syntax error is and what it is, in one line: 'line 23, column 5: expected
+    ',' or ']', but got '<block mapping start>' (while parsing a flow sequence that starts at
+    line 20, column 19)'. Lines and columns count from 1, as editors do."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    text = f"line {mark.line + 1}, column {mark.column + 1}: {problem}" if mark else problem
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context:
+        starts = (f" that starts at line {context_mark.line + 1}, column {context_mark.column + 1}"
+                  if context_mark and context_mark is not mark else "")
+        text += f" ({context}{starts})"
+    return text
+
+
 def load_yaml(path: str | Path) -> Any:
-    """Read a YAML file; a missing or unparsable file is an InputError naming it."""
+    """Read a YAML file; a missing or unparsable file is an InputError naming it (and, for a
+    syntax error, the line and column)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), "file not found", expected="an existing YAML file")
@@ -47,7 +63,10 @@ def load_yaml(path: str | Path) -> Any:
         with path.open(encoding="utf-8") as handle:
             return yaml.load(handle, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
-        raise InputError(str(path), f"not valid YAML ({exc})") from exc
+        raise InputError(str(path), f"not valid YAML: {yaml_error_text(exc)}",
+                         expected="valid YAML: check that line and the ones before it (an "
+                         "unclosed bracket or quote, or a tab in the indentation, is the usual "
+                         "cause)") from exc
 
 
 def expand_platforms(template: str, platforms: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -280,6 +299,75 @@ def check_ensemble(config: Mapping[str, Any], source: str = "config/config.yaml"
         raise InputError(source, "ensemble.wave names no configured wave",
                          found=ensemble.get("wave"),
                          expected=f"one of {', '.join(config.get('waves') or {})}")
+
+
+# Configuration keys that name a file (relative to the repository root), with what it holds.
+CONFIG_FILES = {"harmonised": "the harmonised variables",
+                "indicators": "the indicators",
+                "harmonisation": "the cross-country harmonisation spec"}
+WAVE_FILES = {"raw_file": "the wave's raw export", "codebook": "the wave's codebook mapping",
+              "published": "the wave's published figures"}
+
+
+def _check_file(path: Any, key: str, what: str, source: str, root: Path) -> None:
+    if not (root / str(path)).is_file():
+        raise InputError(source, f"{key} names a file that does not exist", found=str(path),
+                         expected=f"the path of {what}, relative to the repository root "
+                         "(correct the path, or add the file)")
+
+
+def check_references(config: Mapping[str, Any], source: str = "config/config.yaml",
+                     root: str | Path = ".") -> None:
+    """Every cross-reference in the configuration resolves, checked at start-up so that a typo
+    stops the run with a message naming its key before any step runs: the files it names (each
+    wave's raw export, codebook and published figures, the harmonised spec, indicators,
+    harmonisation spec, official figures, population counts, the ensemble's parameters and the
+    inputs they name), each wave's segmentation scheme, each codebook's `wave`, the waves and
+    schemes and population targets `weighting` names, and the ensemble's wave. (The waves and
+    scheme config/harmonisation.yaml names are checked when it is loaded:
+    smesocial.compare.load_spec.)"""
+    root = Path(root)
+    for key, what in CONFIG_FILES.items():
+        if key in config:
+            _check_file(config[key], key, what, source, root)
+    waves = config.get("waves") or {}
+    for wave, entry in waves.items():
+        for key, what in WAVE_FILES.items():
+            if key in entry:
+                _check_file(entry[key], f"waves.{wave}.{key}", what, source, root)
+        codebook = load_yaml(root / str(entry["codebook"]))
+        named = codebook.get("wave") if isinstance(codebook, Mapping) else None
+        if named is not None and str(named) != str(wave):
+            raise InputError(str(entry["codebook"]), "`wave:` names another wave than the "
+                             f"config entry that uses this codebook (waves.{wave}.codebook in "
+                             f"{source})", found=named, expected=f"wave: {wave}")
+    check_wave_schemes(config, source)
+    if config.get("official"):
+        _check_file(config["official"]["file"], "official.file", "the official figures",
+                    source, root)
+    for name, target in (config.get("population_targets") or {}).items():
+        _check_file(target["file"], f"population_targets.{name}.file", "the population counts",
+                    source, root)
+    for wave, entry in (config.get("weighting") or {}).items():
+        if wave not in waves:
+            raise InputError(source, f"weighting.{wave} names no configured wave", found=wave,
+                             expected=f"one of {', '.join(waves)} (under `waves`)")
+        for i, margin in enumerate((entry or {}).get("margins") or []):
+            if "population_file" in margin:
+                _check_file(margin["population_file"],
+                            f"weighting.{wave}.margins[{i}].population_file",
+                            "the population counts", source, root)
+        weighting_spec(config, wave, source)  # its scheme and named population targets
+    check_ensemble(config, source)
+    ensemble = config.get("ensemble")
+    if ensemble:
+        _check_file(ensemble["params"], "ensemble.params", "the synthetic generator's "
+                    "parameters", source, root)
+        params = load_yaml(root / str(ensemble["params"]))
+        inputs = params.get("inputs") if isinstance(params, Mapping) else None
+        for key, path in (inputs or {}).items():
+            _check_file(path, f"inputs.{key}", "an input of the generator",
+                        str(ensemble["params"]), root)
 
 
 def ensemble_draw_ids(config: Mapping[str, Any]) -> list[str]:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 
 class InputError(Exception):
-    """Bad input: names the file, where in it (row/column), what was found and what was expected."""
+    """Bad input: names the file, where in it (row/column), what is missing or was found instead,
+    and what was expected."""
 
     def __init__(
         self,
@@ -17,6 +18,7 @@ class InputError(Exception):
         rows: Sequence[int] | None = None,
         found: object = None,
         expected: str | None = None,
+        missing: object = None,
     ) -> None:
         self.file = str(file)
         self.problem = problem
@@ -24,6 +26,7 @@ class InputError(Exception):
         self.rows = list(rows) if rows is not None else None
         self.found = found
         self.expected = expected
+        self.missing = missing  # what should be there and is not (columns, keys), not "found"
         super().__init__(self.message())
 
     def message(self) -> str:
@@ -34,6 +37,8 @@ class InputError(Exception):
             shown = ", ".join(str(r) for r in self.rows[:10])
             more = f" and {len(self.rows) - 10} more" if len(self.rows) > 10 else ""
             parts.append(f"row(s) {shown}{more}")
+        if self.missing is not None:
+            parts.append(f"missing {self.missing!r}")
         if self.found is not None:
             parts.append(f"found {self.found!r}")
         if self.expected is not None:

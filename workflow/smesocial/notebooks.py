@@ -26,6 +26,7 @@ import textwrap
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -1056,6 +1057,36 @@ def notebook_from_script(path: str | Path) -> NotebookNode:
         cell["id"] = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
     nbformat.validate(nb)
     return nb
+
+
+@lru_cache(maxsize=None)
+def quiet_kernel_manager() -> type:
+    """jupyter_client's kernel manager, except that shutting an idle kernel down does not first
+    interrupt it: jupyter_client sends SIGINT before every shutdown request, and a kernel still
+    handling its last message then logs "[IPKernelApp] ERROR | KeyboardInterrupt caught in
+    kernel" on the build's output although nothing went wrong. A kernel that does not stop on
+    the shutdown request is still killed (jupyter_client's own fallback)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietShutdownKernelManager(AsyncKernelManager):
+        async def _async_interrupt_kernel(self) -> None:
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
+    return QuietShutdownKernelManager
+
+
+def kernel_options(scratch: str | Path) -> dict[str, Any]:
+    """papermill's (nbclient's) options for the notebooks' kernel: its sockets are Unix domain
+    sockets in `scratch` (a private temporary directory), not TCP ports every local user can
+    connect to without encryption (ipykernel warns about those on every start), and it is shut
+    down without an interrupt (quiet_kernel_manager)."""
+    from traitlets.config import Config
+
+    sockets = {"transport": "ipc", "ip": str(Path(scratch) / "kernel")}
+    return {"config": Config({"KernelManager": sockets}),
+            "kernel_manager_class": quiet_kernel_manager()}
 
 
 # Recorded at run time by papermill (notebook and cells) and nbclient (cells); everything else

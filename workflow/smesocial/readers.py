@@ -228,7 +228,7 @@ def _checked(raw: RawRecords, required: Sequence[str], codebook: Codebook) -> Ra
                 hints.append(f"{name!r} ~ {close[0]!r}")
         hint = f" (near misses in the file: {'; '.join(hints)})" if hints else ""
         raise InputError(source, f"{len(missing)} required column(s) missing from "
-                         f"{raw.header_said}", found=missing,
+                         f"{raw.header_said}", missing=missing,
                          expected=f"the headers declared in {codebook.path}{hint}")
     # A record holding several of the header's own names is a second header: two exports
     # (possibly of different waves) joined into one file.

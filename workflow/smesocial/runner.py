@@ -26,6 +26,62 @@ def configure_logging(log_file: str | None, mode: str = "w") -> None:
     )
 
 
+# A Parquet file starts and ends with this; the 4 bytes before the end give its footer length.
+PARQUET_MAGIC = b"PAR1"
+RESULTS = "results/"  # where every step writes; a CSV there is one of ours, ended by a newline
+
+
+def damage(path: Path) -> str | None:
+    """Why a table an earlier step wrote (a Parquet file, or a CSV under results/) cannot be
+    whole, or None. A structural check, cheap and without pyarrow: a file cut short (a full disk,
+    a killed copy) loses Parquet's closing signature, or a CSV its final line end."""
+    size = path.stat().st_size
+    if path.suffix == ".parquet":
+        if size < 3 * len(PARQUET_MAGIC):
+            return f"it has {size} bytes, fewer than the smallest Parquet file"
+        with path.open("rb") as handle:
+            head = handle.read(len(PARQUET_MAGIC))
+            handle.seek(-2 * len(PARQUET_MAGIC), 2)
+            tail = handle.read()
+        if head != PARQUET_MAGIC:
+            return "it does not start with Parquet's signature 'PAR1'"
+        if tail[4:] != PARQUET_MAGIC:
+            return f"it does not end with Parquet's signature 'PAR1' ({size} bytes: cut short?)"
+        footer = int.from_bytes(tail[:4], "little")
+        if footer > size - 3 * len(PARQUET_MAGIC):
+            return f"its footer claims {footer} bytes, more than the file's {size}"
+    elif path.suffix == ".csv" and path.as_posix().startswith(RESULTS):
+        if size == 0:
+            return "it is empty"
+        with path.open("rb") as handle:
+            handle.seek(-1, 2)
+            if handle.read() != b"\n":
+                return "its last line is cut off (the file does not end with a line end)"
+    return None
+
+
+def check_intermediates(inputs: list[str]) -> None:
+    """Stop, naming the file and what to do, when an input an earlier step wrote is damaged
+    (instead of a reader's traceback, with the step's old downstream results left standing)."""
+    for name in inputs:
+        path = Path(name)
+        problem = damage(path) if path.is_file() else None
+        if problem:
+            raise InputError(name, f"this table, written by an earlier step of the workflow, is "
+                             f"damaged: {problem}", expected="the whole file: delete it and "
+                             "build again (bash workflow/run.sh build), which remakes it")
+
+
+def input_files(inputs: Any) -> list[str]:
+    """A job's input files: Snakemake's input list (named or not), or a namespace of them (as
+    tests build a job), lists flattened."""
+    if inputs is None or isinstance(inputs, str | Path):
+        return [] if inputs is None else [str(inputs)]
+    if isinstance(inputs, list | tuple):  # Snakemake's Namedlist is a list
+        return [name for item in inputs for name in input_files(item)]
+    return [name for item in vars(inputs).values() for name in input_files(item)]
+
+
 def remove_outputs(outputs: list[str]) -> None:
     for output in outputs:
         path = Path(output)
@@ -151,8 +207,10 @@ _steps_read_in_process: list[set[str]] | None = None
 
 
 def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
-    """Run `step(snakemake)` with config hidden (ParamsOnly); on InputError log the message,
-    delete outputs, exit 1 (raise it, when run_in_process runs the script)."""
+    """Run `step(snakemake)` with config hidden (ParamsOnly), after checking the tables earlier
+    steps wrote are whole (check_intermediates); on InputError log the message, on any other
+    exception the traceback, delete outputs, exit 1 (raise, when run_in_process runs the
+    script)."""
     log_files = list(getattr(snakemake, "log", []) or [])
     in_process = _steps_read_in_process is not None
     if in_process:
@@ -164,12 +222,20 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     configure_logging(log_files[0] if log_files else None)
     job = ParamsOnly(snakemake)
     try:
+        check_intermediates(input_files(getattr(snakemake, "input", None)))
         step(job)
         # One line a reviewer (and tests/integration/test_config_params.py) reads.
         log.info("config read: %s", ", ".join(sorted(job.config_read)) or "none")
     except (InputError, ConfigAccessError) as exc:  # str(InputError) is its one paragraph
         remove_outputs(list(snakemake.output))
         log.error("%s", exc)
+        if in_process:
+            raise
+        sys.exit(1)
+    except Exception:  # a bug: its traceback goes to the step's log, not only to stderr
+        remove_outputs(list(snakemake.output))
+        log.exception("unexpected error in rule %s (a bug in the workflow, not bad input; "
+                      "the traceback follows)", getattr(snakemake, "rule", "?"))
         if in_process:
             raise
         sys.exit(1)
