@@ -9,6 +9,7 @@ it skips saying so; with CI=true it fails instead, so CI cannot pass without run
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -125,6 +126,9 @@ def test_a_failing_job_on_slurm_ends_the_run_with_the_projects_message(
     config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
     # a raw export with a negative employee count: ingest refuses it
     config["waves"]["dk_2024"]["raw_file"] = "tests/data/bad/employees_negative.csv"
+    # declared as it is, so ingest gets as far as the count
+    config["waves"]["dk_2024"]["raw_sha256"] = hashlib.sha256(
+        (workdir / "tests/data/bad/employees_negative.csv").read_bytes()).hexdigest()
     config_file.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False),
                            encoding="utf-8")
     done = run_on_slurm(workdir, "results/dk_2024/clean.parquet", timeout=FAILURE_TIMEOUT)

@@ -66,7 +66,7 @@ def test_verify_passes_the_tree_as_built(built_copy: Path):
     manifest = json.loads((built_copy / "results/provenance.json").read_text(encoding="utf-8"))
     recorded = {o["path"] for o in manifest["outputs"]}
     # intermediates, ensemble draws and the manuscript's staged build are recorded too
-    assert {"results/dk_2024/ingested.parquet", "results/ensemble/draw001/stats/summary.md",
+    assert {"results/dk_2024/ingested.parquet", "results/ensemble/batch001/draw001/stats/summary.md",
             "results/manuscript/_build/paper.resolved.md"} <= recorded
     assert done.stdout.splitlines()[-1].startswith("smesocial verify: results/ match")
     # outside a git checkout (the test's copy) it says the commit cannot be checked

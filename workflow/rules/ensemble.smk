@@ -52,6 +52,9 @@ rule ensemble_batch:
         CONDA_ENV
     params:
         jobs=lambda wildcards: draw_jobs(wildcards.batch),
+        # which draws a batch holds depends on it (and on `ensemble.draws`): a param, so a
+        # change reruns the batches
+        draws_per_job=ENSEMBLE.get("draws_per_job"),
         draws=lambda wildcards: batch_draws(wildcards)[0],
         config_read=lambda wildcards: batch_draws(wildcards)[1],
     script:
