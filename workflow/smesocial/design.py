@@ -1,0 +1,467 @@
+"""Design-based inference for weighted waves: Taylor-linearisation variances, domain estimation,
+survey intervals for shares and design-based tests, computed as R's `survey` package (4.x)
+computes them for a one-stage design with independent samples as strata and post-stratified or
+raked weights.
+
+Why written here rather than imported: statsmodels has no design-based (linearisation) variance
+with strata and calibration, no Rao-Scott test and no svyglm; `samplics` is archived and broken
+with the pinned polars; `svy` (its successor) needs polars 2 and a compiled core the project does
+not pin (docs/design_based.md has the evaluation). The estimators are short once the variance
+engine is right, and every value is checked against R `survey` to 1e-6 on the project's own data
+(tests/reference/make_design_reference.R -> tests/data/reference/r_design_values.json,
+tests/unit/test_design.py).
+
+The design: every respondent has a calibrated weight w_i > 0, a stratum (the wave's independent
+samples, e.g. a random panel and a self-selected expert sample) and a calibration cell per margin
+(the post-stratification or raking cells; respondents of a sample that is not weighted sit in one
+cell of their own per stratum, which leaves the variance as stratification alone would). An
+estimate's influence values z_i are (1) residualised on the calibration cells, as R's svyrecvar
+does for postStratify (one margin) and rake (several margins, ten sweeps), then (2) summed over
+respondents within strata with the with-replacement factor n_h / (n_h - 1). Domains (a segment, the
+respondents who answered an item) are estimated by zeroing the influence of everyone outside the
+domain while keeping them in the design, never by dropping rows: that is domain estimation.
+Memory is O(n x k) for k estimates at once and the work is a few sparse products, so a million
+respondents take seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from smesocial.errors import NotEstimable
+
+INTERVAL_METHODS = ("beta", "logit")
+#: Sweeps R's svyrecvar makes over the margins of a raked design (a fixed count, not a tolerance).
+RAKING_SWEEPS = 10
+
+
+# --------------------------------------------------------------------------------------------
+# The design
+
+
+def _codes(labels: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
+    return pd.factorize(pd.Series(labels, dtype="object").astype(str), sort=True)[0]
+
+
+def _indicator(codes: np.ndarray) -> sparse.csr_matrix:
+    """groups x rows 0/1 matrix: `indicator @ x` sums x within groups in one sparse product."""
+    n = codes.size
+    return sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(int(codes.max()) + 1, n))
+
+
+@dataclass(frozen=True)
+class Design:
+    """A one-stage design: weights, strata and calibration margins, one entry per respondent.
+
+    `in_population` marks the respondents whose weights describe the population (the weighted
+    samples); population estimates are domains within it."""
+
+    weights: np.ndarray
+    strata: np.ndarray
+    margins: tuple[np.ndarray, ...] = ()
+    in_population: np.ndarray = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        w = np.asarray(self.weights, dtype=float)
+        if w.ndim != 1 or not np.isfinite(w).all() or (w <= 0).any():
+            raise ValueError("design weights must be finite and positive, one per respondent")
+        object.__setattr__(self, "weights", w)
+        object.__setattr__(self, "strata", _codes(self.strata))
+        object.__setattr__(self, "margins", tuple(_codes(m) for m in self.margins))
+        population = (np.ones(w.size, bool) if self.in_population is None
+                      else np.asarray(self.in_population, dtype=bool))
+        object.__setattr__(self, "in_population", population)
+        if any(a.size != w.size for a in (self.strata, population, *self.margins)):
+            raise ValueError("weights, strata, margins and in_population differ in length")
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> Design:
+        """From the weights stage's table (smesocial.weights.DESIGN_COLUMNS)."""
+        margins = sorted(c for c in frame.columns if c.startswith("margin_"))
+        return cls(frame["weight"].to_numpy(float), frame["stratum"].to_numpy(),
+                   tuple(frame[m].to_numpy() for m in margins),
+                   frame["in_population"].to_numpy(bool))
+
+    @property
+    def n(self) -> int:
+        return int(self.weights.size)
+
+    @cached_property
+    def _strata_indicator(self) -> sparse.csr_matrix:
+        return _indicator(self.strata)
+
+    @cached_property
+    def _strata_sizes(self) -> np.ndarray:
+        return np.bincount(self.strata).astype(float)
+
+    @cached_property
+    def _margin_indicators(self) -> tuple[tuple[np.ndarray, sparse.csr_matrix, np.ndarray], ...]:
+        return tuple((codes, _indicator(codes), np.bincount(codes).astype(float))
+                     for codes in self.margins)
+
+    def degf(self, domain: np.ndarray | None = None) -> int:
+        """Design degrees of freedom (R's degf): respondents with a weight in the domain minus
+        the strata they fall in."""
+        if domain is None:
+            return self.n - int(self._strata_sizes.size)
+        inside = np.asarray(domain, dtype=bool)
+        return int(inside.sum()) - int(np.unique(self.strata[inside]).size)
+
+    # ----------------------------------------------------------------------------------------
+    # The variance engine
+
+    def calibrated(self, influence: np.ndarray) -> np.ndarray:
+        """Influence values residualised on the calibration cells (R svyrecvar): post-
+        stratification removes each cell's mean of z / w, scaled back by w; raking repeats that
+        over the margins ten times, as R does. The weights before calibration are 1."""
+        x = np.array(influence, dtype=float, copy=True)
+        squeeze = x.ndim == 1
+        x = x.reshape(self.n, -1)
+        w = self.weights[:, None]
+        sweeps = 1 if len(self._margin_indicators) == 1 else RAKING_SWEEPS
+        for _ in range(sweeps if self._margin_indicators else 0):
+            for codes, indicator, sizes in self._margin_indicators:
+                means = np.asarray(indicator @ (x / w)) / sizes[:, None]
+                x -= w * means[codes]
+        return x[:, 0] if squeeze else x
+
+    def covariance(self, influence: np.ndarray) -> np.ndarray:
+        """k x k linearisation covariance of k estimates from their n x k influence values."""
+        x = self._stratum_centred(influence)
+        scale = (self._strata_sizes / (self._strata_sizes - 1))[self.strata]
+        return (x * scale[:, None]).T @ x
+
+    def variance(self, influence: np.ndarray) -> np.ndarray:
+        """The covariance's diagonal only (k estimates, O(n k) memory)."""
+        x = self._stratum_centred(influence)
+        scale = (self._strata_sizes / (self._strata_sizes - 1))[self.strata]
+        return np.einsum("ij,ij,i->j", x, x, scale)
+
+    def _stratum_centred(self, influence: np.ndarray) -> np.ndarray:
+        if (self._strata_sizes < 2).any():
+            raise NotEstimable("a stratum of the design has a single respondent: its variance "
+                               "cannot be estimated (R: lonely PSU)")
+        x = self.calibrated(np.asarray(influence, dtype=float).reshape(self.n, -1))
+        means = np.asarray(self._strata_indicator @ x) / self._strata_sizes[:, None]
+        return x - means[self.strata]
+
+
+# --------------------------------------------------------------------------------------------
+# Domain means (shares) and their intervals
+
+
+@dataclass(frozen=True)
+class DomainMeans:
+    """Weighted means of k variables over one domain (its members who answered each)."""
+
+    n: np.ndarray  # respondents in the domain with an answer
+    total_weight: np.ndarray
+    mean: np.ndarray
+    variance: np.ndarray  # linearisation variance of the mean
+    variance_srs: np.ndarray  # with-replacement simple random sampling variance (for the deff)
+    df: np.ndarray  # design degrees of freedom of the domain (R degf of the subset)
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(self.variance)
+
+    @property
+    def deff(self) -> np.ndarray:
+        """Design effect: linearisation variance over the variance under simple random sampling
+        with replacement of the same number of respondents (R: svymean(deff = "replace"); the
+        default deff needs population-scaled weights)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.variance / self.variance_srs
+
+
+def _domain(design: Design, domain: np.ndarray | None) -> np.ndarray:
+    """The domain as a fresh boolean mask (everyone when None)."""
+    if domain is None:
+        return np.ones(design.n, bool)
+    mask = np.array(domain, dtype=bool)
+    if mask.shape != (design.n,):
+        raise ValueError("a domain needs one boolean per respondent of the design")
+    return mask
+
+
+def domain_means(design: Design, values: np.ndarray, domain: np.ndarray | None = None
+                 ) -> DomainMeans:
+    """Means of the columns of `values` (n x k; NaN = not answered) over `domain` (bool, n):
+    sum(w y) / sum(w) over the domain's respondents who answered, as R's svymean on
+    subset(design, domain & !is.na(y)) gives it."""
+    y = np.asarray(values, dtype=float).reshape(design.n, -1)
+    inside = _domain(design, domain)
+    base = ~np.isnan(y) & inside[:, None]
+    w = design.weights[:, None] * base
+    y0 = np.where(base, y, 0.0)
+    total = w.sum(axis=0)
+    n = base.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = (w * y0).sum(axis=0) / total
+        influence = w * (y0 - mean) / total
+        variance = design.variance(influence)
+        # svyvar: the weighted variance with the n / (n - 1) factor, over n respondents
+        spread = (w * (y0 - mean) ** 2).sum(axis=0) / total * n / (n - 1)
+        variance_srs = spread / n
+    strata = design.strata[:, None]
+    df = np.array([int(b.sum()) - np.unique(strata[b[:, None].ravel(), 0]).size if b.any() else 0
+                   for b in base.T]) if y.shape[1] <= 64 else _degf_columns(design, base)
+    return DomainMeans(n.astype(int), total, mean, variance, variance_srs, df)
+
+
+def _degf_columns(design: Design, base: np.ndarray) -> np.ndarray:
+    """degf per column without a Python loop: answered counts minus strata present."""
+    per_stratum = np.asarray(design._strata_indicator @ base.astype(float))  # H x k
+    return base.sum(axis=0) - (per_stratum > 0).sum(axis=0)
+
+
+def proportion_interval(share: float, variance: float, df: float, n: int, design_rows: int,
+                        alpha: float = 0.05, method: str = "beta") -> tuple[float, float]:
+    """R svyciprop's interval for a share from its linearisation variance.
+
+    `beta` (Korn and Graubard 1998): Clopper-Pearson on the effective n p(1-p)/var, scaled by
+    (t_{rows-1} / t_df)^2 as R does, with `rows` = nrow(design), which for a calibrated design
+    is every respondent of the wave (R keeps them all in a subset). `logit`: a t interval on the
+    logit scale, expit(logit p +- t_df se / (p (1 - p))), which is R's svyglm-based logit
+    interval (the intercept's linearisation se is the mean's over p(1-p)).
+
+    A share of 0 or 1 has no design variance; its interval is Clopper-Pearson on the domain's
+    `n` respondents (the effective n cannot exceed n: Korn and Graubard)."""
+    if method not in INTERVAL_METHODS:
+        raise ValueError(f"unknown interval method {method!r}; expected one of {INTERVAL_METHODS}")
+    if not (0.0 < share < 1.0) or not variance > 0:
+        k = round(share * n)
+        low = 0.0 if k <= 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
+        high = 1.0 if k >= n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
+        return low, high
+    if method == "logit":
+        half = float(stats.t.ppf(1 - alpha / 2, df)) * math.sqrt(variance) / (share * (1 - share))
+        centre = math.log(share / (1 - share))
+        return float(_expit(centre - half)), float(_expit(centre + half))
+    n_eff = share * (1 - share) / variance
+    n_eff *= (stats.t.ppf(alpha / 2, design_rows - 1) / stats.t.ppf(alpha / 2, df)) ** 2
+    low = float(stats.beta.ppf(alpha / 2, n_eff * share, n_eff * (1 - share) + 1))
+    high = float(stats.beta.ppf(1 - alpha / 2, n_eff * share + 1, n_eff * (1 - share)))
+    return low, high
+
+
+def _expit(x: float | np.ndarray) -> float | np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+# --------------------------------------------------------------------------------------------
+# Tests
+
+
+@dataclass(frozen=True)
+class DesignTest:
+    """A design-based test: the statistic, its reference distribution and p."""
+
+    name: str
+    statistic: float
+    df: float  # numerator df
+    ddf: float  # denominator df (inf = chi-square)
+    p: float
+    estimate: float = math.nan
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+
+
+@dataclass(frozen=True)
+class SurveyGLM:
+    """A survey-weighted logistic regression (R svyglm, quasibinomial) on a domain."""
+
+    names: tuple[str, ...]
+    coef: np.ndarray
+    vcov: np.ndarray  # linearisation (sandwich) covariance
+    naive_cov: np.ndarray  # (X' W V X)^-1 with weights scaled to mean 1 (R's naive.cov)
+    deviance: float
+    df_residual: int
+
+    def wald(self, terms: Sequence[str]) -> DesignTest:
+        """R regTermTest(method = "Wald"): F = b' V^-1 b / q on (q, df_residual)."""
+        index = [self.names.index(t) for t in terms]
+        b = self.coef[index]
+        v = self.vcov[np.ix_(index, index)]
+        chisq = float(b @ np.linalg.solve(v, b))
+        q = len(index)
+        f = chisq / q
+        return DesignTest("wald_f", f, q, self.df_residual,
+                          float(stats.f.sf(f, q, self.df_residual)))
+
+    def coefficient_interval(self, term: str, alpha: float = 0.05) -> tuple[float, float, float]:
+        """(coef, low, high) with a t interval on df_residual (R confint(svyglm))."""
+        i = self.names.index(term)
+        half = float(stats.t.ppf(1 - alpha / 2, self.df_residual)) * math.sqrt(self.vcov[i, i])
+        return float(self.coef[i]), float(self.coef[i] - half), float(self.coef[i] + half)
+
+
+def survey_logit(design: Design, y: np.ndarray, columns: dict[str, np.ndarray],
+                 domain: np.ndarray | None = None) -> SurveyGLM:
+    """svyglm(y ~ columns, family = quasibinomial) on subset(design, domain & !is.na(y)).
+
+    The point estimates are statsmodels' GLM with the weights as variance weights (the
+    pseudo-likelihood); the covariance is the linearisation sandwich of R's svy.varcoef:
+    influence = X w (y - mu) (X' W mu (1 - mu) X)^-1, through the design's variance engine."""
+    import statsmodels.api as sm
+
+    outcome = np.asarray(y, dtype=float)
+    inside = _domain(design, domain) & ~np.isnan(outcome)
+    names = ("(Intercept)", *columns)
+    x = np.column_stack([np.ones(design.n), *(np.asarray(c, float) for c in columns.values())])
+    if np.isnan(x[inside]).any():
+        raise NotEstimable("a model covariate is missing for a respondent in the base")
+    # R scales the weights to mean 1 over the design's rows (zero outside the domain).
+    scaled = np.where(inside, design.weights, 0.0)
+    scaled = scaled / scaled.mean()
+    xs, ys, ws = x[inside], outcome[inside], scaled[inside]
+    if np.linalg.matrix_rank(xs) < xs.shape[1]:
+        raise NotEstimable("the model's design matrix is singular in this base")
+    if ys.min() == ys.max():
+        raise NotEstimable("the outcome does not vary in this base")
+    fit = sm.GLM(ys, xs, family=sm.families.Binomial(), var_weights=ws).fit(tol=1e-12,
+                                                                          maxiter=100)
+    mu = fit.fittedvalues
+    if (mu < 1e-8).any() or (mu > 1 - 1e-8).any():
+        raise NotEstimable("perfect separation: a fitted probability is 0 or 1")
+    naive = np.linalg.inv(xs.T @ (xs * (ws * mu * (1 - mu))[:, None]))
+    influence = np.zeros((design.n, xs.shape[1]))
+    influence[inside] = (xs * (ws * (ys - mu))[:, None]) @ naive
+    vcov = design.covariance(influence)
+    df_residual = design.degf(inside) + 1 - xs.shape[1]
+    return SurveyGLM(names, np.asarray(fit.params), vcov, naive, float(fit.deviance), df_residual)
+
+
+def working_lrt(full: SurveyGLM, reduced: SurveyGLM, terms: Sequence[str]) -> DesignTest:
+    """Rao-Scott working likelihood-ratio test of `terms` (R regTermTest(method = "LRT",
+    lrt.approximation = "satterthwaite")): the deviance difference against a sum of chi-squares
+    weighted by the eigenvalues of naive^-1 V, as an F on (ndf, df_residual)."""
+    index = [full.names.index(t) for t in terms]
+    v = full.vcov[np.ix_(index, index)]
+    v0 = full.naive_cov[np.ix_(index, index)]
+    lam = np.real(np.linalg.eigvals(np.linalg.solve(v0, v)))
+    chisq = reduced.deviance - full.deviance
+    mean = lam.mean()
+    relative = (lam**2).mean() / mean**2
+    ndf = lam.size / relative
+    ddf = full.df_residual
+    p = float(stats.f.sf(chisq / ndf / (mean * relative), ndf, ddf))
+    return DesignTest("working_lrt", float(chisq), float(ndf), float(ddf), p)
+
+
+def rao_scott(design: Design, rows: np.ndarray, cols: np.ndarray,
+              domain: np.ndarray | None = None) -> tuple[DesignTest, DesignTest]:
+    """Rao-Scott tests of independence of two categorical variables (NaN/None = missing) over
+    a domain: (second-order F, first-order chi-square), as R svychisq(statistic = "F" and
+    "Chisq"). Pearson's X^2 of the weighted table scaled to the design's rows, divided by the
+    mean (first order) or the trace (second order, F on d0 and d0 * degf) of the generalised
+    design effects."""
+    r = pd.Series(rows, dtype="object")
+    c = pd.Series(cols, dtype="object")
+    inside = _domain(design, domain) & r.notna().to_numpy() & c.notna().to_numpy()
+    r_codes, r_levels = pd.factorize(r.where(inside).astype("object"), sort=True)
+    c_codes, c_levels = pd.factorize(c.where(inside).astype("object"), sort=True)
+    nr, nc = len(r_levels), len(c_levels)
+    if nr < 2 or nc < 2:
+        raise NotEstimable("a Rao-Scott test needs two levels of each variable in the base")
+    cell = np.where(inside, r_codes + nr * c_codes, -1)  # column-major, as R's interaction
+    cells = np.zeros((design.n, nr * nc))
+    cells[inside, cell[inside]] = 1.0
+    means = domain_means(design, np.where(inside[:, None], cells, np.nan))
+    p = means.mean
+    total = means.total_weight[0]
+    w = np.where(inside, design.weights, 0.0)[:, None]
+    influence = w * (cells - p) / total
+    v = design.covariance(influence)
+    n_rows = design.n
+    # Contrasts orthogonal to the independence model (R: qr.resid of X12's interaction columns)
+    grid_r, grid_c = np.tile(np.arange(nr), nc), np.repeat(np.arange(nc), nr)
+    x1 = np.column_stack([np.ones(nr * nc), *(grid_r == i for i in range(1, nr)),
+                          *(grid_c == j for j in range(1, nc))]).astype(float)
+    x12 = np.column_stack([(grid_r == i) & (grid_c == j) for j in range(1, nc)
+                           for i in range(1, nr)]).astype(float)
+    q, _ = np.linalg.qr(x1)
+    cmat = x12 - q @ (q.T @ x12)
+    inv_d = np.diag(np.where(p == 0, 0.0, 1.0 / np.where(p == 0, 1.0, p)))
+    denom = cmat.T @ (inv_d / n_rows) @ cmat
+    numer = cmat.T @ inv_d @ v @ inv_d @ cmat
+    delta = np.linalg.solve(denom, numer)
+    trace = float(np.trace(delta))
+    d0 = trace**2 / float(np.trace(delta @ delta))
+    table = (p * n_rows).reshape(nc, nr).T
+    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / table.sum()
+    pearson = float(((table - expected) ** 2 / expected).sum())
+    nu = design.degf()
+    f = pearson / trace
+    second = DesignTest("rao_scott_f", f, d0, d0 * nu, float(stats.f.sf(f, d0, d0 * nu)))
+    chisq = pearson / (trace / delta.shape[0])
+    first = DesignTest("rao_scott_chisq", chisq, float(delta.shape[0]), math.inf,
+                       float(stats.chi2.sf(chisq, delta.shape[0])))
+    return second, first
+
+
+def mean_difference(design: Design, first: np.ndarray, second: np.ndarray,
+                    domain: np.ndarray | None = None, alpha: float = 0.05) -> DesignTest:
+    """Paired difference of two items answered by the same respondents (the design-based
+    McNemar): the weighted mean of first - second over those who answered both, with R
+    svyttest's t test on the domain's degrees of freedom and its t interval."""
+    d = np.asarray(first, float) - np.asarray(second, float)
+    means = domain_means(design, d[:, None], domain)
+    estimate, se, df = float(means.mean[0]), float(means.se[0]), int(means.df[0])
+    if not se > 0:
+        raise NotEstimable("the paired difference has no design variance (every pair agrees)")
+    t = estimate / se
+    half = float(stats.t.ppf(1 - alpha / 2, df)) * se
+    return DesignTest("design_t", t, 1.0, float(df), float(2 * stats.t.sf(abs(t), df)),
+                      estimate, estimate - half, estimate + half)
+
+
+def contrast(design: Design, values: np.ndarray, domains: Sequence[np.ndarray],
+             weights: Sequence[float], alpha: float = 0.05) -> DesignTest:
+    """A linear contrast of one variable's means over several domains (e.g. largest minus
+    smallest segment), with its linearisation se and a normal interval (R svycontrast of an
+    svyby with covmat = TRUE; confint's default df is infinite)."""
+    y = np.asarray(values, float)
+    influence = np.zeros(design.n)
+    estimate = 0.0
+    for domain, weight in zip(domains, weights):
+        base = np.asarray(domain, bool) & ~np.isnan(y)
+        w = np.where(base, design.weights, 0.0)
+        total = w.sum()
+        mean = float((w * np.where(base, y, 0.0)).sum() / total)
+        influence += weight * w * (np.where(base, y, 0.0) - mean) / total
+        estimate += weight * mean
+    se = math.sqrt(float(design.variance(influence[:, None])[0]))
+    z = estimate / se if se > 0 else math.nan
+    half = float(stats.norm.ppf(1 - alpha / 2)) * se
+    return DesignTest("contrast_z", z, 1.0, math.inf,
+                      float(2 * stats.norm.sf(abs(z))) if se > 0 else math.nan,
+                      estimate, estimate - half, estimate + half)
+
+
+def equal_means(design: Design, items: np.ndarray, domain: np.ndarray | None = None
+                ) -> DesignTest:
+    """Wald test that k items answered by the same respondents have equal weighted means (the
+    design-based Cochran's Q): contrasts first - j, F = X^2 / (k - 1) on (k - 1, degf)."""
+    y = np.asarray(items, float)
+    inside = _domain(design, domain) & ~np.isnan(y).any(axis=1)
+    w = np.where(inside, design.weights, 0.0)[:, None]
+    total = w.sum()
+    y0 = np.where(inside[:, None], y, 0.0)
+    mean = (w * y0).sum(axis=0) / total
+    v = design.covariance(w * (y0 - mean) / total)
+    k = y.shape[1]
+    cmat = np.column_stack([np.ones(k - 1), -np.eye(k - 1)])
+    d = cmat @ mean
+    vd = cmat @ v @ cmat.T
+    chisq = float(d @ np.linalg.solve(vd, d))
+    df = design.degf(inside)
+    f = chisq / (k - 1)
+    return DesignTest("wald_f", f, float(k - 1), float(df), float(stats.f.sf(f, k - 1, df)))
