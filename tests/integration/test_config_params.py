@@ -36,7 +36,7 @@ CONFIG = "config/config.yaml"
 READ_PREFIX = "INFO smesocial: config read: "
 # Values of a closed set (the schema's enums): another member of the set.
 OTHER_MEMBER = {"da": "en", "nb": "nn", "first_complete": "last_complete", "error": "warn",
-                "warn": "error"}
+                "warn": "error", "beta": "logit", "logit": "beta"}
 # Keys that cannot change alone without making the configuration contradict itself: the
 # workflow must refuse to start, naming what is wrong (checked below), instead of running.
 REFUSED_ALONE = {

@@ -21,7 +21,8 @@ from statsmodels.stats.contingency_tables import StratifiedTable, Table
 
 from smesocial.config import Indicator
 from smesocial.errors import InputError
-from smesocial.estimates import NO_WEIGHTS_NOTE, item_estimates, weighted_share, wilson_interval
+from smesocial.design import Design, domain_means, proportion_interval
+from smesocial.estimates import NO_WEIGHTS_NOTE, item_estimates, wilson_interval
 from smesocial.hypotheses import Declarations, Hypothesis, Settings, load_hypotheses
 from smesocial.hypotheses import TestSpec as Spec
 from smesocial.inference import (NotEstimable, adjust_pvalues, association_test, cmh_test,
@@ -365,24 +366,31 @@ def test_logistic_regression_reports_perfect_separation():
 # Weighted shares, Wilson, multiplicity
 
 
+def weighted_share(y: np.ndarray, w: np.ndarray, method: str = "beta"):
+    """share, se and interval of one weighted share over a one-stratum, uncalibrated design."""
+    design = Design(w, np.zeros(len(w)))
+    means = domain_means(design, np.asarray(y, float)[:, None])
+    interval = proportion_interval(means.mean[0], means.variance[0], means.df[0],
+                                   int(means.n[0]), design.n, method=method)
+    return means.mean[0], means.se[0], interval
+
+
 def test_weighted_share_matches_survey_package():
     data = reference("weighted_share.csv")
     y, w = data.y.to_numpy(), data.weight.to_numpy()
     expected = R["weighted_share"]
-    kish = weighted_share(y, w)
-    assert kish.share == pytest.approx(expected["share"], rel=1e-12)
-    assert kish.se == pytest.approx(expected["se"], rel=1e-10)  # svymean's linearisation SE
-    assert kish.n_eff == pytest.approx(expected["kish_n"], rel=1e-12)
-    assert (kish.ci_low, kish.ci_high) == pytest.approx(tuple(expected["wilson_kish_ci"]), rel=1e-9)
-    kg = weighted_share(y, w, method="korn_graubard")
-    assert (kg.ci_low, kg.ci_high) == pytest.approx(tuple(expected["korn_graubard_ci"]), rel=1e-8)
+    share, se, interval = weighted_share(y, w)
+    assert share == pytest.approx(expected["share"], rel=1e-12)
+    assert se == pytest.approx(expected["se"], rel=1e-10)  # svymean's linearisation SE
+    # svyciprop(method = "beta") on the whole design: Korn and Graubard's interval
+    assert interval == pytest.approx(tuple(expected["korn_graubard_ci"]), rel=1e-8)
 
 
-def test_weighted_share_at_equal_weights_is_the_unweighted_wilson_interval():
+def test_weighted_share_at_equal_weights_has_the_binomial_se_with_n_over_n_minus_1():
     y = np.array([1, 0, 0, 1, 1, 0, 0, 0, 1, 0])
-    share = weighted_share(y, np.full(10, 2.5))
-    assert (share.ci_low, share.ci_high) == pytest.approx(wilson_interval(4, 10))
-    assert (share.ci_low, share.ci_high) == pytest.approx(tuple(R["wilson_4_of_10"]), rel=1e-9)
+    share, se, _ = weighted_share(y, np.full(10, 2.5))
+    assert share == pytest.approx(0.4)
+    assert se == pytest.approx(math.sqrt(0.4 * 0.6 / 9))
 
 
 def test_holm_and_bh_match_r_p_adjust_and_skip_missing_p():
@@ -413,14 +421,13 @@ def test_wilson_bounds_contain_the_share_and_mirror_under_relabelling(n, data, a
 def test_weighted_intervals_contain_the_share_and_mirror_under_relabelling(answers):
     y = np.array([a for a, _ in answers], dtype=float)
     w = np.array([b for _, b in answers])
-    for method in ("wilson_kish", "korn_graubard"):
-        share = weighted_share(y, w, method=method)
-        assert 0.0 <= share.ci_low <= share.share + 1e-12
-        assert share.share - 1e-12 <= share.ci_high <= 1.0
-        mirrored = weighted_share(1 - y, w, method=method)
-        assert mirrored.share == pytest.approx(1 - share.share, abs=1e-12)
-        assert (mirrored.ci_low, mirrored.ci_high) == pytest.approx(
-            (1 - share.ci_high, 1 - share.ci_low), abs=1e-9)
+    for method in ("beta", "logit"):
+        share, _, (low, high) = weighted_share(y, w, method=method)
+        assert 0.0 <= low <= share + 1e-12
+        assert share - 1e-12 <= high <= 1.0
+        mirrored, _, (mirror_low, mirror_high) = weighted_share(1 - y, w, method=method)
+        assert mirrored == pytest.approx(1 - share, abs=1e-12)
+        assert (mirror_low, mirror_high) == pytest.approx((1 - high, 1 - low), abs=1e-9)
 
 
 @settings(max_examples=200, deadline=None)
@@ -647,12 +654,15 @@ def test_estimates_gain_weighted_rows_when_weights_vary():
     daily = (table.post_linkedin == "daily").to_numpy()
     assert weighted.loc[("post_linkedin=daily", "all"), "share"] == pytest.approx(
         (weight * daily).sum() / weight.sum())
-    assert weighted.loc[("post_linkedin=daily", "all"), "method"] == "wilson_kish"
-    assert weighted.loc[("post_linkedin=daily", "all"), "n_eff"] < len(table)
-    # Within a segment the weights are equal: the weighted row is the unweighted one.
+    assert weighted.loc[("post_linkedin=daily", "all"), "method"] == "beta"
+    # Within a segment the weights are equal: the domain's se is the binomial one of the
+    # segment's n, times n / (n - 1) of the whole design (domain estimation, not subsetting).
+    micro = weighted.loc[("post_linkedin=daily", "micro")]
     unweighted = est[~est.weighted].set_index(["item", "segment"])
-    assert weighted.loc[("post_linkedin=daily", "micro"), "ci_low"] == pytest.approx(
-        unweighted.loc[("post_linkedin=daily", "micro"), "ci_low"])
+    assert micro.share == pytest.approx(unweighted.loc[("post_linkedin=daily", "micro"), "share"])
+    n, n_micro = len(table), int((table.segment == "micro").sum())
+    assert micro.se == pytest.approx(math.sqrt(
+        n / (n - 1) * micro.share * (1 - micro.share) / n_micro))
 
 
 def test_battery_is_deterministic_and_the_summary_opens_with_the_disclosure():

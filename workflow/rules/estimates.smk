@@ -23,7 +23,7 @@ rule estimates:
     conda:
         CONDA_ENV
     params:
-        config=config_subset("alpha"),
+        config=config_subset("alpha", "design_based/interval"),
     script:
         "../scripts/estimates.py"
 

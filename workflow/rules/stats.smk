@@ -9,6 +9,9 @@ rule stats:
         # A draw of the ensemble runs the battery on its own reconstruction of the ensemble's wave.
         clean=wave_tables("clean"),
         item_estimates=wave_tables("item_estimates"),
+        # Each wave's design (weights, strata, calibration cells): weighted waves are tested
+        # design-based (smesocial.weighted_tests), with the unweighted test beside.
+        weights=wave_tables("weights"),
         hypotheses=HYPOTHESES_FILE,
         harmonised=HARMONISED_FILE,
         indicators=INDICATORS_FILE,

@@ -25,7 +25,8 @@ def step(snakemake) -> None:
     log.info("%d estimates for %d indicators", len(estimates), estimates["indicator"].nunique())
     declarations = load_hypotheses(snakemake.input.hypotheses, harmonised.platforms)
     items = item_estimates(declarations, clean, wave, indicators=indicators,
-                           weights=pd.read_parquet(snakemake.input.weights), alpha=alpha)
+                           weights=pd.read_parquet(snakemake.input.weights), alpha=alpha,
+                           interval=snakemake.params.config["design_based"]["interval"])
     write_parquet(items, snakemake.output.item_estimates)
     log.info("%d shares behind the hypothesis tests (%d weighted)", len(items),
              int(items["weighted"].sum()))

@@ -27,12 +27,13 @@ def step(snakemake) -> None:
     declarations = load_hypotheses(snakemake.input.hypotheses, harmonised.platforms)
     tables = by_wave(snakemake.input.clean)
     item_estimates = by_wave(snakemake.input.item_estimates)
+    weights = by_wave(snakemake.input.weights)
     # Tests pooling waves stratify on the common size scheme, never on each wave's own one.
     common_scheme = load_spec(snakemake.input.harmonisation, config, harmonised).common_scheme
     battery = run_battery(
         declarations, tables, configured_waves=list(config["waves"]), indicators=indicators,
         alpha=config["alpha"], seed=config["random_seed"], item_estimates=item_estimates,
-        common_scheme=common_scheme,
+        common_scheme=common_scheme, weights=weights,
     )
     out = snakemake.output
     write_csv(battery.estimates, out.estimates)

@@ -22,6 +22,7 @@ def step(snakemake) -> None:
     clean = pd.read_parquet(snakemake.input.clean)
     result = weight_wave(clean, margins, wave=wave, reason=spec.reason,
                          max_iter=spec.max_iter, tol=spec.tol,
+                         weighted_samples=spec.weighted_samples,
                          source=f"config/config.yaml (weighting.{wave})")
     write_parquet(result.weights, snakemake.output.weights)
     write_csv(result.summary, snakemake.output.summary)

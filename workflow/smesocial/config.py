@@ -457,6 +457,9 @@ class WeightingSpec:
     reason: str = ""
     max_iter: int = DEFAULT_MAX_ITER
     tol: float = DEFAULT_TOL
+    # The samples (values of the respondents' `sample`) the margins describe; the others keep
+    # unit weights in a design stratum of their own. Empty: every respondent is weighted.
+    weighted_samples: tuple[str, ...] = ()
 
 
 def weighting_spec(config: Mapping[str, Any], wave: str,
@@ -506,4 +509,5 @@ def weighting_spec(config: Mapping[str, Any], wave: str,
                          expected="each variable in one margin")
     return WeightingSpec(wave, scheme, tuple(margins), str(entry.get("reason", "")),
                          int(entry.get("max_iter", DEFAULT_MAX_ITER)),
-                         float(entry.get("tol", DEFAULT_TOL)))
+                         float(entry.get("tol", DEFAULT_TOL)),
+                         tuple(str(s) for s in entry.get("weighted_samples") or ()))

@@ -83,11 +83,16 @@ class Design:
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Design:
-        """From the weights stage's table (smesocial.weights.DESIGN_COLUMNS)."""
+        """From the weights stage's table: `weight`, `stratum`, `in_population` and one
+        `margin_<k>` column per calibration margin. Without `stratum` the respondents are one
+        stratum; without `in_population` all of them; without margins the weights are taken
+        as given (not calibrated)."""
         margins = sorted(c for c in frame.columns if c.startswith("margin_"))
-        return cls(frame["weight"].to_numpy(float), frame["stratum"].to_numpy(),
-                   tuple(frame[m].to_numpy() for m in margins),
-                   frame["in_population"].to_numpy(bool))
+        strata = frame["stratum"].to_numpy() if "stratum" in frame else np.zeros(len(frame))
+        population = (frame["in_population"].to_numpy(bool) if "in_population" in frame
+                      else None)
+        return cls(frame["weight"].to_numpy(float), strata,
+                   tuple(frame[m].to_numpy() for m in margins), population)
 
     @property
     def n(self) -> int:
@@ -400,7 +405,9 @@ def rao_scott(design: Design, rows: np.ndarray, cols: np.ndarray,
     pearson = float(((table - expected) ** 2 / expected).sum())
     nu = design.degf()
     f = pearson / trace
-    second = DesignTest("rao_scott_f", f, d0, d0 * nu, float(stats.f.sf(f, d0, d0 * nu)))
+    cramers_v = math.sqrt(pearson / (n_rows * (min(nr, nc) - 1)))  # of the weighted table
+    second = DesignTest("rao_scott_f", f, d0, d0 * nu, float(stats.f.sf(f, d0, d0 * nu)),
+                        cramers_v)
     chisq = pearson / (trace / delta.shape[0])
     first = DesignTest("rao_scott_chisq", chisq, float(delta.shape[0]), math.inf,
                        float(stats.chi2.sf(chisq, delta.shape[0])))

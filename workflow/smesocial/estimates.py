@@ -7,9 +7,7 @@ as the Danish report does. Intervals come from statsmodels (Wilson), not a hand-
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -17,6 +15,7 @@ import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
 from smesocial.config import Indicator
+from smesocial.design import Design, domain_means, proportion_interval
 from smesocial.hypotheses import Declarations, Item, asked, expand_items, resolve_item
 
 ALL_SEGMENTS = "all"
@@ -129,58 +128,7 @@ def _segment_levels(column: pd.Series) -> list[object]:
 # ============================================================================================
 
 # --------------------------------------------------------------------------------------------
-# Weighted shares
-
-
-@dataclass(frozen=True)
-class WeightedShare:
-    share: float
-    n: int  # respondents in the base (unweighted count)
-    n_eff: float  # effective sample size the interval uses
-    se: float  # linearisation standard error (with-replacement, as survey::svymean)
-    ci_low: float
-    ci_high: float
-    method: str
-
-
-def weighted_share(
-    hit: np.ndarray, weights: np.ndarray, alpha: float = 0.05, method: str = "wilson_kish"
-) -> WeightedShare:
-    """Weighted share sum(w*y)/sum(w) with a design-based interval.
-
-    `wilson_kish` (the battery's choice): a Wilson interval on Kish's effective sample size
-    n_eff = (sum w)^2 / sum w^2. It reduces exactly to the unweighted Wilson interval at equal
-    weights, keeps Wilson's behaviour near 0 and 1, and needs only the weights (post-
-    stratification cells are the only design information the waves carry). `korn_graubard`:
-    Clopper-Pearson on the design-effect effective n p(1-p)/var_lin, exactly what
-    survey::svyciprop(method = "beta") computes for a one-stage design; offered for comparison.
-    DescrStatsW was not used: it treats weights as frequency weights (n = sum of weights).
-    """
-    y = np.asarray(hit, dtype=float)
-    w = np.asarray(weights, dtype=float)
-    if y.shape != w.shape or y.size == 0:
-        raise ValueError("a weighted share needs equally long, non-empty hits and weights")
-    if np.any(w < 0) or w.sum() <= 0:
-        raise ValueError("weights must be non-negative with a positive sum")
-    n = int(y.size)
-    total = w.sum()
-    share = float((w * y).sum() / total)
-    # Taylor linearisation of the ratio mean, with-replacement, n/(n-1): survey's svymean.
-    var_lin = float(n / (n - 1) * ((w * (y - share)) ** 2).sum() / total**2) if n > 1 else NAN
-    se = math.sqrt(var_lin) if var_lin == var_lin else NAN
-    kish = float(total**2 / (w**2).sum())
-    if method == "wilson_kish":
-        low, high = _contain(*proportion_confint(share * kish, kish, alpha=alpha, method="wilson"),
-                             share)
-        return WeightedShare(share, n, kish, se, float(low), float(high), method)
-    if method == "korn_graubard":
-        n_eff = share * (1 - share) / var_lin if var_lin and var_lin > 0 else kish
-        low, high = proportion_confint(share * n_eff, n_eff, alpha=alpha, method="beta")
-        low = 0.0 if share == 0 else low
-        high = 1.0 if share == 1 else high
-        low, high = _contain(float(low), float(high), share)
-        return WeightedShare(share, n, float(n_eff), se, low, high, method)
-    raise ValueError(f"unknown weighted interval method {method!r}")
+# Weighted shares: design-based (smesocial.design), with the wave's strata and calibration.
 
 
 def weights_are_trivial(weights: np.ndarray) -> bool:
@@ -193,8 +141,9 @@ def weights_are_trivial(weights: np.ndarray) -> bool:
 
 
 NO_WEIGHTS_NOTE = "no population targets: unweighted only"
-ITEM_ESTIMATE_COLUMNS = ["wave", "item", "segment", "weighted", "n", "k", "n_eff", "share", "ci_low",
-                    "ci_high", "method", "note"]
+ITEM_ESTIMATE_COLUMNS = ["wave", "item", "segment", "weighted", "n", "k", "n_eff", "share", "se",
+                         "deff", "ci_low", "ci_high", "method", "note"]
+POPULATION_NOTE = "population estimate: respondents of the weighted samples"
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,12 +167,15 @@ def estimate_items(declarations: Declarations, table: pd.DataFrame,
 
 def item_estimates(declarations: Declarations, table: pd.DataFrame, wave: str, *,
                    indicators: Mapping[str, Indicator], weights: pd.DataFrame | None,
-                   alpha: float = 0.05) -> pd.DataFrame:
+                   alpha: float = 0.05, interval: str = "beta") -> pd.DataFrame:
     """A wave's shares per battery item (per level for ordered and nominal items) x segment.
 
-    Unweighted with Wilson intervals (as the report); weighted rows (Wilson on Kish's effective
-    n, `weighted_share`) only where the wave's weights are not all equal, otherwise one marker
-    row says the wave is unweighted only. Empty where the table lacks the battery's segment
+    Unweighted with Wilson intervals (as the report; `se` is the binomial one, deff 1);
+    weighted rows only where the wave's weights are not all equal, otherwise one marker row
+    says the wave is unweighted only. Weighted rows are design-based population estimates: the
+    respondents of the weighted samples, each segment a domain of the wave's design, with the
+    linearisation se, the design effect, Korn and Graubard's effective n and the `interval`
+    (R svyciprop's "beta" or "logit"). Empty where the table lacks the battery's segment
     column."""
     segment = declarations.settings.segment
     if segment not in table.columns:
@@ -237,9 +189,13 @@ def item_estimates(declarations: Declarations, table: pd.DataFrame, wave: str, *
                                  alpha=alpha)
     unweighted = unweighted.rename(columns={"indicator": "item", "ci_method": "method"})
     unweighted["n_eff"] = unweighted["n"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = unweighted["share"].to_numpy(float)
+        unweighted["se"] = np.sqrt(share * (1 - share) / unweighted["n"].to_numpy(float))
+    unweighted["deff"] = np.where(unweighted["n"] > 0, 1.0, np.nan)
     return typed_item_estimates([unweighted[ITEM_ESTIMATE_COLUMNS],
-                                 _weighted_estimates(wave, work, definitions, weights, segment,
-                                                     alpha)])
+                                 _weighted_estimates(wave, work, list(shares), weights, segment,
+                                                     alpha, interval)])
 
 
 def typed_item_estimates(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -247,7 +203,7 @@ def typed_item_estimates(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
     nonempty = [f for f in frames if len(f)]
     estimates = (pd.concat(nonempty, ignore_index=True) if nonempty
                  else pd.DataFrame(columns=ITEM_ESTIMATE_COLUMNS))
-    for column in ("share", "ci_low", "ci_high", "n_eff"):
+    for column in ("share", "se", "deff", "ci_low", "ci_high", "n_eff"):
         estimates[column] = estimates[column].astype(float)
     for column in ("n", "k"):
         estimates[column] = estimates[column].astype(int)
@@ -271,44 +227,56 @@ def _share_definitions(items: list[Item]) -> dict[str, tuple[str, pd.Series]]:
     return out
 
 
-def _weighted_estimates(wave: str, work: pd.DataFrame, definitions: Mapping[str, Indicator],
-                        weights: pd.DataFrame | None, segment: str, alpha: float) -> pd.DataFrame:
+def _weighted_estimates(wave: str, work: pd.DataFrame, names: Sequence[str],
+                        weights: pd.DataFrame | None, segment: str, alpha: float,
+                        interval: str) -> pd.DataFrame:
     if weights is None or "weight" not in weights.columns:
         return _marker_row(wave, len(work), NO_WEIGHTS_NOTE)
-    joined = work[["respondent_id"]].merge(weights[["respondent_id", "weight"]], how="left",
-                                           on="respondent_id", validate="one_to_one")
+    joined = work[["respondent_id"]].merge(weights, how="left", on="respondent_id",
+                                           validate="one_to_one")
     w = joined["weight"].to_numpy(dtype=float)
     if np.isnan(w).any():
         return _marker_row(wave, len(work), f"{int(np.isnan(w).sum())} respondent(s) without a "
                                             "weight: unweighted only")
     if weights_are_trivial(w):
         return _marker_row(wave, len(work), NO_WEIGHTS_NOTE)
-    rows: list[dict[str, Any]] = []
+    design = Design.from_frame(joined)
+    # One column per share, NaN where unanswered: every share of a domain in one pass.
+    values = np.column_stack([work[name].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+                              for name in names])
+    labels = work[segment].astype("object").astype(str).to_numpy()
     segments = [ALL_SEGMENTS, *[str(s) for s in _segment_levels(work[segment])]]
-    for name in definitions:
-        mask = work[name]
-        for segment_name in segments:
-            members = np.ones(len(work), bool) if segment_name == ALL_SEGMENTS else \
-                (work[segment].astype("object").astype(str) == segment_name).to_numpy()
-            answered = mask.notna().to_numpy() & members
-            row: dict[str, Any] = {"wave": wave, "item": name, "segment": segment_name,
-                                   "weighted": True, "n": int(answered.sum()),
-                                   "k": int(mask[answered].astype(bool).sum()),
-                                   "method": "wilson_kish", "note": ""}
-            if not answered.any():
-                row.update(n_eff=np.nan, share=np.nan, ci_low=np.nan, ci_high=np.nan,
-                           note="no respondent in this segment answered the item")
-            else:
-                share = weighted_share(mask[answered].astype(bool).to_numpy(), w[answered], alpha)
-                row.update(n_eff=share.n_eff, share=share.share, ci_low=share.ci_low,
-                           ci_high=share.ci_high)
-            rows.append(row)
-    return pd.DataFrame(rows, columns=ITEM_ESTIMATE_COLUMNS)
+    frames = []
+    for segment_name in segments:
+        domain = design.in_population & (True if segment_name == ALL_SEGMENTS
+                                         else labels == segment_name)
+        means = domain_means(design, values, domain)
+        hits = np.nansum(np.where(domain[:, None], values, np.nan), axis=0)
+        frame = pd.DataFrame({"wave": wave, "item": list(names), "segment": segment_name,
+                              "weighted": True, "n": means.n, "k": hits.astype(int),
+                              "share": means.mean, "se": means.se, "deff": means.deff,
+                              "method": interval, "note": POPULATION_NOTE})
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frame["n_eff"] = means.mean * (1 - means.mean) / means.variance
+        bounds = [proportion_interval(m, v, df, n, design.n, alpha, interval) if n else
+                  (np.nan, np.nan) for m, v, df, n in zip(means.mean, means.variance, means.df,
+                                                          means.n)]
+        frame["ci_low"], frame["ci_high"] = [b[0] for b in bounds], [b[1] for b in bounds]
+        empty = means.n == 0
+        frame.loc[empty, ["share", "se", "deff", "n_eff"]] = np.nan
+        frame.loc[empty, "note"] = NO_BASE_NOTE
+        frames.append(frame)
+    ordered = pd.concat(frames, ignore_index=True)
+    # item-major order, as the unweighted rows
+    ordered["_item"] = ordered["item"].map({name: i for i, name in enumerate(names)})
+    ordered = ordered.sort_values(["_item"], kind="stable").drop(columns="_item")
+    return ordered[ITEM_ESTIMATE_COLUMNS].reset_index(drop=True)
 
 
 def _marker_row(wave: str, n: int, note: str) -> pd.DataFrame:
     return pd.DataFrame([{"wave": wave, "item": "*", "segment": ALL_SEGMENTS, "weighted": True,
-                          "n": n, "k": 0, "n_eff": np.nan, "share": np.nan, "ci_low": np.nan,
+                          "n": n, "k": 0, "n_eff": np.nan, "share": np.nan, "se": np.nan,
+                          "deff": np.nan, "ci_low": np.nan,
                           "ci_high": np.nan, "method": "", "note": note}], columns=ITEM_ESTIMATE_COLUMNS)
 
 

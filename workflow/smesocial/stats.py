@@ -30,11 +30,14 @@ from smesocial.inference import (NotEstimable, TestResult, adjust_pvalues, assoc
                                  cmh_test, cochrans_q_test, crosstab, kruskal_wallis,
                                  logistic_group_effect, mcnemar_paired, ordinal_trend,
                                  paired_counts, trend_in_proportions)
+from smesocial.weighted_tests import (DESIGN_KINDS, POPULATION, RESPONDENTS, SAMPLE_GROUP, Inputs,
+                                      design_result, domain_for, table_design, with_design)
 
 TEST_COLUMNS = ["hypothesis", "family", "waves", "item", "segment", "test", "statistic", "df", "p",
                 "p_adj_holm", "p_adj_bh", "effect_size_name", "effect_size", "effect_ci_low",
                 "effect_ci_high", "n", "direction", "direction_observed",
-                "secondary_effect_name", "secondary_effect", "note"]
+                "secondary_effect_name", "secondary_effect", "estimand", "test_unweighted",
+                "statistic_unweighted", "p_unweighted", "effect_size_unweighted", "note"]
 
 
 def _codes(item: Item) -> pd.Series:
@@ -80,13 +83,20 @@ def run_battery(
     seed: int,
     item_estimates: Mapping[str, pd.DataFrame] | None = None,
     common_scheme: str | None = None,
+    weights: Mapping[str, pd.DataFrame] | None = None,
 ) -> Battery:
     """Every declared test on every declared wave, with the shares behind them: the estimates
     stage's item estimates of each wave (smesocial.estimates.item_estimates), stacked.
 
     Tests pooling several waves stratify on `common_scheme` (the harmonisation spec's size
     scheme), the `segment_<scheme>` column of each wave's analysis table, since the waves' own
-    schemes differ; single-wave tests keep each wave's own segment."""
+    schemes differ; single-wave tests keep each wave's own segment.
+
+    Where a wave's `weights` (the weights stage's table) are not all equal, each test with a
+    design-based version (smesocial.weighted_tests) reports it, about the population, with the
+    unweighted test's statistic, p and effect beside it as a sensitivity column."""
+    tables = {wave: with_design(table, weights[wave], wave) if weights and wave in weights
+              else table for wave, table in tables.items()}
     context = Context(indicators, declarations.settings, alpha, seed, common_scheme)
     rows: list[dict[str, Any]] = []
     skipped: list[str] = []
@@ -132,11 +142,12 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
         # One row per declared test, items unexpanded: the wave's items are not known yet.
         for spec in hypothesis.tests:
             row = _base_row(hypothesis, waves, spec, " vs ".join(spec.items), ALL_SEGMENTS)
-            row.update(_result_columns(TestResult(spec.kind, note=missing)))
+            row.update(_unweighted_columns(TestResult(spec.kind, note=missing)))
             rows.append(row)
         return rows
     segment = context.settings.segment
     table = _pooled(waves, tables, segment, context)
+    design = table_design(table)
     for spec in hypothesis.tests:
         for items in expand_items(spec.items, hypothesis.platforms):
             if hypothesis.all_platforms and not all(asked(table, i, context.indicators) for i in items):
@@ -149,9 +160,74 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
                     result = run_test(spec, items, table, segment_name, context)
                 except NotEstimable as exc:
                     result = TestResult(_test_name(spec), note=str(exc))
-                row.update(_result_columns(result))
+                row.update(_unweighted_columns(result))
+                if design is not None and spec.kind in DESIGN_KINDS:
+                    row.update(_design_columns(spec, items, table, segment_name, context, design))
+                elif design is not None:
+                    row["note"] = "; ".join(s for s in (
+                        f"no design-based version of {spec.kind}: unweighted, about the "
+                        "respondents", row["note"]) if s)
                 rows.append(row)
     return rows
+
+
+def _unweighted_columns(result: TestResult) -> dict[str, Any]:
+    """An unweighted test's columns, repeated as the sensitivity columns (the same test)."""
+    return {**_result_columns(result), "estimand": RESPONDENTS, "test_unweighted": result.test,
+            "statistic_unweighted": result.statistic, "p_unweighted": result.p,
+            "effect_size_unweighted": result.effect_size}
+
+
+def _design_columns(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame,
+                    segment_name: str, context: Context, design: Any) -> dict[str, Any]:
+    """The design-based result's columns (estimand population); the unweighted columns already
+    set stay as the sensitivity analysis."""
+    segment = context.settings.segment
+    try:
+        if segment not in table.columns:
+            raise NotEstimable(f"no segment column {segment!r}")
+        for name in items:
+            if not asked(table, name, context.indicators):
+                raise NotEstimable(f"item {name} not asked in this wave (no answers)")
+        levels = [str(s) for s in _segment_levels(table, segment)]
+        if segment_name != ALL_SEGMENTS and segment_name not in levels:
+            raise NotEstimable(f"segment {segment_name} not in this wave's scheme")
+        resolved = [resolve_item(table, name, context.indicators) for name in items]
+        values = [_design_values(item, spec.kind) for item in resolved]
+        group = None
+        if spec.kind in GROUP_KINDS:
+            assert spec.group is not None and spec.groups is not None
+            if spec.group not in table.columns:
+                raise NotEstimable(f"no column {spec.group!r} to compare groups on")
+            labels = table[spec.group].astype("object").astype(str)
+            first, second = (str(g) for g in spec.groups)
+            group = np.where(labels == first, 1.0, np.where(labels == second, 0.0, np.nan))
+        domain = domain_for(design, spec.group, table, segment, segment_name, ALL_SEGMENTS)
+        inputs = Inputs(design, domain, table[segment].astype("object").astype(str).to_numpy(),
+                        levels, context.alpha)
+        result = design_result(spec.kind, values, inputs, group=group,
+                               interaction=spec.interaction, test_name=_test_name(spec))
+    except NotEstimable as exc:
+        result = TestResult(f"design_{_test_name(spec)}", note=f"design-based: {exc}")
+    columns = _result_columns(result)
+    columns["estimand"] = POPULATION
+    left_out = int((~design.in_population).sum())
+    if left_out and spec.group != SAMPLE_GROUP:
+        columns["note"] = "; ".join(s for s in (columns["note"], (
+            f"population: the weighted samples ({left_out} respondents of unweighted samples "
+            "left out)")) if s)
+    return columns
+
+
+def _design_values(item: Item, kind: str) -> np.ndarray:
+    """An item as floats for the design (NaN = unanswered): 0/1, or category codes for an
+    association's categorical item."""
+    if item.kind == "binary":
+        return item.values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if kind != "association":
+        raise NotEstimable(f"{kind} needs a binary item; {item.name} is {item.kind}")
+    codes = item.values.cat.codes.to_numpy(dtype=float)
+    return np.where(codes >= 0, codes, np.nan)
 
 
 def _pooled(waves: tuple[str, ...], tables: Mapping[str, pd.DataFrame], segment: str,
@@ -343,9 +419,11 @@ def _result_columns(result: TestResult) -> dict[str, Any]:
 
 def _typed_tests(tests: pd.DataFrame) -> pd.DataFrame:
     text = ["hypothesis", "family", "waves", "item", "segment", "test", "effect_size_name",
-            "direction", "direction_observed", "secondary_effect_name", "note"]
+            "direction", "direction_observed", "secondary_effect_name", "estimand",
+            "test_unweighted", "note"]
     numbers = ["statistic", "df", "p", "p_adj_holm", "p_adj_bh", "effect_size", "effect_ci_low",
-               "effect_ci_high", "secondary_effect"]
+               "effect_ci_high", "secondary_effect", "statistic_unweighted", "p_unweighted",
+               "effect_size_unweighted"]
     out = tests.copy()
     for column in text:
         out[column] = out[column].fillna("").astype(str)

@@ -40,7 +40,14 @@ UNWEIGHTED = "unweighted"
 UNWEIGHTED_CELL = "all"
 TOTAL_LABEL = "total"
 
-WEIGHT_COLUMNS = ["respondent_id", "weight", "weight_population", "weighting_cell"]
+WEIGHT_COLUMNS = ["respondent_id", "weight", "weight_population", "weighting_cell", "stratum",
+                  "in_population"]
+# After WEIGHT_COLUMNS, one `margin_<k>` column per calibration margin (k = 1, 2, ... in raking
+# order): the respondent's cell, which design-based variances residualise on
+# (smesocial.design.Design.from_frame). Respondents outside the weighted samples sit in one
+# cell per stratum, `unweighted:<stratum>`.
+MARGIN_PREFIX = "margin_"
+SAMPLE_COLUMN = "sample"
 SUMMARY_COLUMNS = ["wave", "method", "margin", "cell", "n_sample", "sample_share", "population",
                    "population_share", "weighted_share", "weight", "n", "deff", "efficiency",
                    "effective_n", "population_total", "source", "note"]
@@ -366,64 +373,103 @@ class WeightingResult:
 def weight_wave(frame: pd.DataFrame, margins: Sequence[MarginTargets], *, wave: str,
                 reason: str = "", id_column: str = "respondent_id",
                 max_iter: int = DEFAULT_MAX_ITER, tol: float = DEFAULT_TOL,
+                weighted_samples: Sequence[str] = (),
                 source: str = DEFAULT_SOURCE) -> WeightingResult:
     """Weight a wave's respondents to its margins; none = unit weights and a WARNING (`reason`).
 
-    `frame` holds `id_column` and every margin's variable. One margin: post-stratification;
-    several: raking. The summary has one row per cell of each margin (for raking, `weight` is
-    the mean weight of the cell's respondents) with the wave's n, deff, efficiency and
-    effective n on every row.
+    `frame` holds `id_column` and every margin's variable, and `sample` where the wave was drawn
+    in several samples: each sample is a design stratum. One margin: post-stratification;
+    several: raking. With `weighted_samples`, only those samples' respondents are weighted (to
+    mean 1 among them) and represent the population; the others keep weight 1 and no population
+    weight. The summary has one row per cell of each margin (for raking, `weight` is the mean
+    weight of the cell's respondents) with the weighted respondents' n, deff, efficiency and
+    effective n on every row, and one row per unweighted sample.
     """
     if frame[id_column].duplicated().any():
         raise InputError(source, f"respondents repeat in {id_column!r}",
                          found=sorted(frame.loc[frame[id_column].duplicated(), id_column])[:10])
     indexed = frame.set_index(id_column, drop=False)  # errors then name respondents by id
+    strata = (indexed[SAMPLE_COLUMN].astype("object").astype(str) if SAMPLE_COLUMN in indexed
+              else pd.Series(wave, index=indexed.index))
     if not margins:
-        return _unweighted(indexed, wave=wave, reason=reason, id_column=id_column)
+        return _unweighted(indexed, wave=wave, reason=reason, id_column=id_column, strata=strata)
+    weighted = _weighted_rows(strata, weighted_samples, source)
+    core = indexed[weighted.to_numpy()]
     targets = {m.variable: m.targets for m in margins}
     if len(margins) == 1:
         method = POSTSTRATIFICATION
-        weight = poststratify(indexed[margins[0].variable].rename(margins[0].variable),
+        weight = poststratify(core[margins[0].variable].rename(margins[0].variable),
                               margins[0].targets, source=source)
-        cell = indexed[margins[0].variable].astype("object").astype(str)
+        cell = core[margins[0].variable].astype("object").astype(str)
     else:
         method = RAKING
-        weight = rake(indexed, targets, max_iter=max_iter, tol=tol, source=source)
+        weight = rake(core, targets, max_iter=max_iter, tol=tol, source=source)
         cell = pd.Series(["; ".join(f"{m.variable}={row[i]}" for i, m in enumerate(margins))
-                          for row in indexed[[m.variable for m in margins]].astype("object")
-                          .astype(str).itertuples(index=False)], index=indexed.index)
+                          for row in core[[m.variable for m in margins]].astype("object")
+                          .astype(str).itertuples(index=False)], index=core.index)
         totals = {m.variable: m.total for m in margins}
         if len({round(t, 6) for t in totals.values()}) > 1:
             log.warning("wave %s: the raking margins have different population totals %s; "
                         "weights match their shares, weight_population uses the first (%s)",
                         wave, totals, margins[0].variable)
     population_total = margins[0].total
-    n = len(indexed)
+    n = len(core)
+    others = ~weighted.to_numpy()
+    outside = "unweighted (" + strata[others] + ")"
     weights = pd.DataFrame({
         "respondent_id": indexed[id_column].astype("str").to_numpy(),
-        "weight": weight.to_numpy(dtype=float),
-        "weight_population": weight.to_numpy(dtype=float) * population_total / n,
-        "weighting_cell": cell.astype("str").to_numpy(),
+        "weight": weight.reindex(indexed.index).fillna(1.0).to_numpy(dtype=float),
+        "weight_population": (weight * population_total / n).reindex(indexed.index)
+                             .to_numpy(dtype=float),
+        "weighting_cell": pd.concat([cell, outside]).reindex(indexed.index).astype("str")
+                            .to_numpy(),
+        "stratum": strata.astype("str").to_numpy(),
+        "in_population": weighted.to_numpy(),
     })
-    diagnostics = Diagnostics.of(weights["weight"])
+    for k, m in enumerate(margins, start=1):
+        weights[f"{MARGIN_PREFIX}{k}"] = np.where(
+            weighted.to_numpy(), indexed[m.variable].astype("object").astype(str).to_numpy(),
+            "unweighted:" + strata.to_numpy().astype(str))
+    diagnostics = Diagnostics.of(weight)
     notes = [n_ for m in margins for n_ in m.notes]
+    if others.any():
+        notes.append(f"samples not weighted (unit weights, a design stratum each, no population "
+                     f"estimate): {', '.join(sorted(set(strata[others])))}")
     note = "; ".join([f"{method} to {', '.join(m.variable for m in margins)}", *notes])
     rows = []
     for m in margins:
-        labels = indexed[m.variable].astype("object").astype(str).to_numpy()
+        labels = core[m.variable].astype("object").astype(str).to_numpy()
         for name, pop in m.targets.items():
             inside = labels == name
             n_cell = int(inside.sum())
             rows.append(dict(margin=m.variable, cell=name, n_sample=n_cell, sample_share=n_cell / n,
                              population=pop, population_share=pop / m.total,
-                             weighted_share=float(weights["weight"][inside].sum()) / n,
-                             weight=float(weights["weight"][inside].mean()) if n_cell else math.nan,
+                             weighted_share=float(weight[inside].sum()) / n,
+                             weight=float(weight[inside].mean()) if n_cell else math.nan,
                              source=m.source))
+    for sample in sorted(set(strata[others])):
+        rows.append(dict(margin="", cell=f"unweighted ({sample})",
+                         n_sample=int((strata[others] == sample).sum()), sample_share=math.nan,
+                         population=math.nan, population_share=math.nan,
+                         weighted_share=math.nan, weight=1.0, source=""))
     summary = _summary(rows, wave, method, diagnostics, population_total, note)
     return WeightingResult(weights, summary, method, diagnostics, tuple(notes))
 
 
-def _unweighted(indexed: pd.DataFrame, *, wave: str, reason: str, id_column: str) -> WeightingResult:
+def _weighted_rows(strata: pd.Series, weighted_samples: Sequence[str], source: str) -> pd.Series:
+    """Which respondents the margins describe: those of `weighted_samples` (all when empty)."""
+    if not weighted_samples:
+        return pd.Series(True, index=strata.index)
+    unknown = sorted(set(weighted_samples) - set(strata))
+    if unknown:
+        raise InputError(source, "weighted_samples names a sample no respondent is in",
+                         found=unknown, expected=f"among {sorted(set(strata))} (the codebook's "
+                         "sample column)")
+    return strata.isin(list(weighted_samples))
+
+
+def _unweighted(indexed: pd.DataFrame, *, wave: str, reason: str, id_column: str,
+                strata: pd.Series) -> WeightingResult:
     why = reason or "no population targets"
     log.warning("wave %s is not weighted: %s. Weights are 1 (unweighted) and weight_population is "
                 "empty; estimates for this wave describe the respondents, not the population.",
@@ -434,6 +480,8 @@ def _unweighted(indexed: pd.DataFrame, *, wave: str, reason: str, id_column: str
         "weight": np.ones(n),
         "weight_population": np.full(n, np.nan),
         "weighting_cell": pd.array([UNWEIGHTED_CELL] * n, dtype="str"),
+        "stratum": strata.astype("str").to_numpy(),
+        "in_population": np.ones(n, bool),
     })
     diagnostics = Diagnostics(n, 1.0, 1.0, float(n)) if n else Diagnostics(0, math.nan, math.nan, 0.0)
     rows = [dict(margin="", cell=UNWEIGHTED_CELL, n_sample=n, sample_share=1.0 if n else math.nan,
