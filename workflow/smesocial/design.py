@@ -366,8 +366,9 @@ def rao_scott(design: Design, rows: np.ndarray, cols: np.ndarray,
     """Rao-Scott tests of independence of two categorical variables (NaN/None = missing) over
     a domain: (second-order F, first-order chi-square), as R svychisq(statistic = "F" and
     "Chisq"). Pearson's X^2 of the weighted table scaled to the design's rows, divided by the
-    mean (first order) or the trace (second order, F on d0 and d0 * degf) of the generalised
-    design effects."""
+    mean (first order; the corrected chi-square, with the uncorrected X^2 as `estimate`) or the
+    trace (second order, F on d0 and d0 * degf; `estimate` the weighted table's Cramér's V) of
+    the generalised design effects."""
     r = pd.Series(rows, dtype="object")
     c = pd.Series(cols, dtype="object")
     inside = _domain(design, domain) & r.notna().to_numpy() & c.notna().to_numpy()
@@ -409,8 +410,9 @@ def rao_scott(design: Design, rows: np.ndarray, cols: np.ndarray,
     second = DesignTest("rao_scott_f", f, d0, d0 * nu, float(stats.f.sf(f, d0, d0 * nu)),
                         cramers_v)
     chisq = pearson / (trace / delta.shape[0])
+    # estimate: Pearson's X^2 of the weighted table itself, the statistic R prints
     first = DesignTest("rao_scott_chisq", chisq, float(delta.shape[0]), math.inf,
-                       float(stats.chi2.sf(chisq, delta.shape[0])))
+                       float(stats.chi2.sf(chisq, delta.shape[0])), pearson)
     return second, first
 
 
@@ -421,7 +423,8 @@ def mean_difference(design: Design, first: np.ndarray, second: np.ndarray,
     svyttest's t test on the domain's degrees of freedom and its t interval."""
     d = np.asarray(first, float) - np.asarray(second, float)
     means = domain_means(design, d[:, None], domain)
-    estimate, se, df = float(means.mean[0]), float(means.se[0]), int(means.df[0])
+    # R svyttest (one-sample form): df = degf - 1
+    estimate, se, df = float(means.mean[0]), float(means.se[0]), int(means.df[0]) - 1
     if not se > 0:
         raise NotEstimable("the paired difference has no design variance (every pair agrees)")
     t = estimate / se
