@@ -423,6 +423,12 @@ def segments_table(counts: Mapping[str, pd.DataFrame], schemes: Sequence[SchemeR
 def weights_table(summary: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for _, cell in summary.iterrows():
+        if str(cell["population"]).strip() in ("", "nan", "<NA>"):
+            # a sample left unweighted (weighting.<wave>.weighted_samples): no population cell
+            rows.append({"Cell": cell["cell"], "Sample n": fmt_count([cell["n_sample"]]),
+                         "Sample share": "", "Population": "not weighted",
+                         "Population share": "", "Weight": fmt_decimal3([cell["weight"]])})
+            continue
         rows.append({"Cell": cell["cell"], "Sample n": fmt_count([cell["n_sample"]]),
                      "Sample share": fmt_pct([cell["sample_share"]]),
                      "Population": fmt_count([cell["population"]]),

@@ -36,7 +36,7 @@ from smesocial.weighted_tests import (DESIGN_KINDS, POPULATION, RESPONDENTS, SAM
 TEST_COLUMNS = ["hypothesis", "family", "waves", "item", "segment", "test", "statistic", "df", "p",
                 "p_adj_holm", "p_adj_bh", "effect_size_name", "effect_size", "effect_ci_low",
                 "effect_ci_high", "n", "direction", "direction_observed",
-                "secondary_effect_name", "secondary_effect", "estimand", "test_unweighted",
+                "secondary_effect_name", "secondary_effect", "estimand", "method",
                 "statistic_unweighted", "p_unweighted", "effect_size_unweighted", "note"]
 
 
@@ -173,7 +173,7 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
 
 def _unweighted_columns(result: TestResult) -> dict[str, Any]:
     """An unweighted test's columns, repeated as the sensitivity columns (the same test)."""
-    return {**_result_columns(result), "estimand": RESPONDENTS, "test_unweighted": result.test,
+    return {**_result_columns(result), "estimand": RESPONDENTS, "method": result.test,
             "statistic_unweighted": result.statistic, "p_unweighted": result.p,
             "effect_size_unweighted": result.effect_size}
 
@@ -210,6 +210,9 @@ def _design_columns(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame,
     except NotEstimable as exc:
         result = TestResult(f"design_{_test_name(spec)}", note=f"design-based: {exc}")
     columns = _result_columns(result)
+    # `test` stays the declared test (the row's identity across weighting, for the paper and
+    # the ensemble); `method` says what computed this row's statistic and p.
+    columns["method"] = columns.pop("test")
     columns["estimand"] = POPULATION
     left_out = int((~design.in_population).sum())
     if left_out and spec.group != SAMPLE_GROUP:
@@ -420,7 +423,7 @@ def _result_columns(result: TestResult) -> dict[str, Any]:
 def _typed_tests(tests: pd.DataFrame) -> pd.DataFrame:
     text = ["hypothesis", "family", "waves", "item", "segment", "test", "effect_size_name",
             "direction", "direction_observed", "secondary_effect_name", "estimand",
-            "test_unweighted", "note"]
+            "method", "note"]
     numbers = ["statistic", "df", "p", "p_adj_holm", "p_adj_bh", "effect_size", "effect_ci_low",
                "effect_ci_high", "secondary_effect", "statistic_unweighted", "p_unweighted",
                "effect_size_unweighted"]
@@ -485,6 +488,10 @@ def _rows_markdown(rows: pd.DataFrame) -> str:
         "observed": rows["direction_observed"],
         "note": rows["note"].map(lambda s: s if len(s) <= 90 else s[:87] + "..."),
     })
+    design_based = rows["estimand"] == POPULATION
+    if design_based.any():  # the design-based test leads; the unweighted one is the sensitivity
+        shown.insert(2, "method", rows["method"])
+        shown.insert(6, "p unweighted", rows["p_unweighted"].map(_p))
     return shown.to_markdown(index=False)
 
 
