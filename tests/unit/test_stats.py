@@ -681,3 +681,57 @@ def test_battery_is_deterministic_and_the_summary_opens_with_the_disclosure():
     assert text.splitlines()[2] == "> **w**: Synthetic data: not findings, for testing."
     assert "## H" in text
     assert "pearson_chi2" in text or "chi2_monte_carlo" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Weighted waves: design-based rows with the unweighted test beside
+
+
+def design_weights(table: pd.DataFrame, weighted: str = "panel") -> pd.DataFrame:
+    """The weights stage's table for `firms()`: the panel post-stratified to segment shares
+    0.7/0.2/0.1, the expert sample unweighted in its own stratum."""
+    from smesocial.weights import MarginTargets, weight_wave
+    result = weight_wave(table, [MarginTargets("segment", {"micro": 700, "small": 200,
+                                                           "medium": 100})],
+                         wave="w", weighted_samples=[weighted])
+    return result.weights
+
+
+def test_a_weighted_wave_reports_design_based_rows_with_the_unweighted_test_beside():
+    table = firms()
+    tests = (Spec("cochran_armitage", ("important_linkedin",), "increasing"),
+             Spec("association", ("post_linkedin",), "two_sided"),
+             Spec("kruskal_wallis", ("post_linkedin",), "two_sided"),
+             Spec("cmh", ("important_linkedin",), "first_greater", group="sample",
+                  groups=("expert", "panel")))
+    weighted = battery([declared(tests)], {"w": table}, weights={"w": design_weights(table)}).tests
+    plain = battery([declared(tests)], {"w": table}).tests
+    assert len(weighted) == len(plain) == 4  # in declaration order, one row per test
+    design_based = {"cochran_armitage": 0, "association": 1, "cmh": 3}
+    for kind, i in design_based.items():
+        row, unweighted = weighted.iloc[i], plain.iloc[i]
+        assert row.estimand == "population (design-based)", kind
+        assert row.method.startswith(("design_", "rao_scott")) and row.test == unweighted.test
+        # the sensitivity columns are the unweighted test, exactly as without weights
+        assert row.p_unweighted == unweighted.p and row.statistic_unweighted == unweighted.statistic
+        assert row.p != unweighted.p and 0 < row.p < 1
+    # the population is the panel, except where the samples themselves are compared
+    panel = int(((table["sample"] == "panel") & table["important_linkedin"].notna()).sum())
+    assert weighted.iloc[0].n == panel
+    assert weighted.iloc[3].n == int(table["important_linkedin"].notna().sum())
+    assert "population: the weighted samples" in weighted.iloc[0].note
+    kruskal = weighted.iloc[2]
+    assert kruskal.estimand == "respondents (unweighted)"
+    assert kruskal.note.startswith("no design-based version of kruskal_wallis")
+    # Holm and BH adjust the reported (design-based) p
+    assert weighted["p_adj_bh"].notna().sum() == weighted["p"].notna().sum()
+
+
+def test_an_unweighted_wave_repeats_its_test_as_the_sensitivity_column():
+    table = firms()
+    unit = pd.DataFrame({"respondent_id": table.respondent_id, "weight": 1.0,
+                         "stratum": "main", "in_population": True})
+    tests = (Spec("cochran_armitage", ("important_linkedin",), "increasing"),)
+    row = battery([declared(tests)], {"w": table}, weights={"w": unit}).tests.iloc[0]
+    assert row.estimand == "respondents (unweighted)" and row.method == row.test
+    assert row.p_unweighted == row.p and row.effect_size_unweighted == row.effect_size

@@ -338,3 +338,36 @@ def test_a_raked_wave_labels_joint_cells():
     assert result.weights["weight_population"].sum() == pytest.approx(1000)
     assert len(result.summary) == 4 and set(result.summary["margin"]) == {"size", "sector"}
     assert math.isclose(result.summary["deff"].iloc[0], kish_design_effect(result.weights["weight"]))
+
+
+def test_only_the_weighted_samples_are_weighted_and_each_sample_is_a_stratum():
+    """A self-selected sample (weighted_samples leaves it out) keeps unit weights, no population
+    weight, a stratum and a calibration cell of its own; the weighted sample alone is post-
+    stratified, to mean 1 among its respondents, and the diagnostics describe it."""
+    frame = pd.DataFrame({"respondent_id": [f"r{i}" for i in range(130)],
+                          "sample": ["panel"] * 100 + ["expert"] * 30,
+                          "segment": [*cells({"a": 50, "b": 30, "c": 20}), *["a"] * 30]})
+    margin = MarginTargets("segment", {"a": 600, "b": 300, "c": 100})
+    result = weight_wave(frame, [margin], wave="no_2010", weighted_samples=["panel"])
+    w = result.weights.set_index("respondent_id")
+    panel, expert = w.iloc[:100], w.iloc[100:]
+    assert panel.groupby("weighting_cell")["weight"].first().to_dict() == pytest.approx(
+        {"a": 1.2, "b": 1.0, "c": 0.5})
+    assert panel["weight_population"].sum() == pytest.approx(1000)
+    assert (expert["weight"] == 1.0).all() and expert["weight_population"].isna().all()
+    assert set(expert["weighting_cell"]) == {"unweighted (expert)"}
+    assert set(w["stratum"]) == {"panel", "expert"}
+    assert w["in_population"].tolist() == [True] * 100 + [False] * 30
+    assert set(expert["margin_1"]) == {"unweighted:expert"} and set(panel["margin_1"]) == {"a", "b", "c"}
+    assert result.diagnostics.n == 100 and result.diagnostics.deff == pytest.approx(1.07)
+    unweighted = result.summary.set_index("cell").loc["unweighted (expert)"]
+    assert unweighted["n_sample"] == 30 and "samples not weighted" in unweighted["note"]
+
+
+def test_weighted_samples_must_name_a_sample_of_the_wave():
+    frame = pd.DataFrame({"respondent_id": ["r1", "r2", "r3"], "sample": ["panel"] * 3,
+                          "segment": ["a", "b", "a"]})
+    with pytest.raises(InputError, match="weighted_samples names a sample") as error:
+        weight_wave(frame, [MarginTargets("segment", {"a": 2, "b": 1})], wave="no_2010",
+                    weighted_samples=["pannel"])
+    assert "pannel" in str(error.value) and "panel" in str(error.value)
