@@ -283,6 +283,51 @@ def test_unstratified_design_with_made_up_targets_equals_r():
     assert probability(model.wald(["segment_score"]).p, trend["segment_score_wald"]["p"])
 
 
+@pytest.mark.parametrize("item", ["professionalism", "post_linkedin"])
+def test_survey_ordinal_logit_equals_svyolr(item):
+    """R's svyolr with a tight optimiser (its default stops up to 6e-5 from the optimum)."""
+    data = fixture("design_dk_ordinal.csv")
+    design = Design(np.array(R["weights"]["K"]), np.zeros(len(data)), (data["cell"].to_numpy(),))
+    model = svy.survey_ordinal_logit(design, values(data, item), values(data, "segment_score"))
+    expected = R["dk_ordinal"]["svyolr"][item]["tight"]
+    assert close(model.beta, expected["coef"]["segment_score"])
+    assert close(model.se, expected["se"]["segment_score"])
+    assert np.allclose(model.zeta, [expected["coef"][k] for k in expected["coef_names"][1:]],
+                       rtol=1e-6, atol=0)
+    assert np.allclose(model.vcov, np.array(expected["vcov"]), rtol=1e-6, atol=1e-9)
+    assert model.df_residual == expected["df_residual"]
+
+
+def test_design_rank_test_equals_svyranktest():
+    data = fixture("design_dk_ordinal.csv")
+    design = Design(np.array(R["weights"]["K"]), np.zeros(len(data)), (data["cell"].to_numpy(),))
+    segments = data["segment"].to_numpy(str)
+    inputs = Inputs(design, np.ones(design.n, bool), segments, ["micro", "small", "medium"], 0.05)
+    result = design_result("kruskal_wallis", [values(data, "professionalism")], inputs)
+    expected = R["dk_ordinal"]["kruskal_wallis"]["full_design"]
+    assert close(result.statistic * result.df, expected["chisq"])  # R's Wald chi-square
+    assert result.df == expected["ndf"] and str(expected["ddf"]) in result.note
+    assert probability(result.p, expected["p"])
+
+
+def test_every_declared_test_kind_has_a_design_based_version():
+    from smesocial.hypotheses import TEST_KINDS
+    rng = np.random.default_rng(5)
+    n = 300
+    design = Design(rng.uniform(0.5, 2.0, n), np.zeros(n))
+    segments = np.array(["micro", "small", "medium"])[rng.integers(0, 3, n)]
+    inputs = Inputs(design, np.ones(n, bool), segments, ["micro", "small", "medium"], 0.05)
+    binary = [rng.integers(0, 2, n).astype(float) for _ in range(3)]
+    ordered = rng.integers(0, 4, n).astype(float)
+    for kind in TEST_KINDS:
+        items = {"one": [ordered if kind in ("kruskal_wallis", "ordinal_logit_trend",
+                                             "association") else binary[0]],
+                 "two": binary[:2], "many": binary}[TEST_KINDS[kind]]
+        group = binary[2] if kind in ("cmh", "logit_group") else None
+        result = design_result(kind, items, inputs, group=group)
+        assert 0 < result.p < 1 and result.n > 0, kind
+
+
 # --------------------------------------------------------------------------------------------
 # Properties the reference data do not reach
 

@@ -310,11 +310,18 @@ class SurveyGLM:
 
 def survey_logit(design: Design, y: np.ndarray, columns: dict[str, np.ndarray],
                  domain: np.ndarray | None = None) -> SurveyGLM:
-    """svyglm(y ~ columns, family = quasibinomial) on subset(design, domain & !is.na(y)).
+    """svyglm(y ~ columns, family = quasibinomial) on subset(design, domain & !is.na(y))."""
+    return survey_glm(design, y, columns, domain, family="binomial")
+
+
+def survey_glm(design: Design, y: np.ndarray, columns: dict[str, np.ndarray],
+               domain: np.ndarray | None = None, family: str = "binomial") -> SurveyGLM:
+    """svyglm(y ~ columns) on subset(design, domain & !is.na(y)), quasibinomial (logit link)
+    or gaussian.
 
     The point estimates are statsmodels' GLM with the weights as variance weights (the
     pseudo-likelihood); the covariance is the linearisation sandwich of R's svy.varcoef:
-    influence = X w (y - mu) (X' W mu (1 - mu) X)^-1, through the design's variance engine."""
+    influence = X w (y - mu) (X' W V(mu) X)^-1, through the design's variance engine."""
     import statsmodels.api as sm
 
     outcome = np.asarray(y, dtype=float)
@@ -331,17 +338,130 @@ def survey_logit(design: Design, y: np.ndarray, columns: dict[str, np.ndarray],
         raise NotEstimable("the model's design matrix is singular in this base")
     if ys.min() == ys.max():
         raise NotEstimable("the outcome does not vary in this base")
-    fit = sm.GLM(ys, xs, family=sm.families.Binomial(), var_weights=ws).fit(tol=1e-12,
-                                                                          maxiter=100)
+    link = sm.families.Binomial() if family == "binomial" else sm.families.Gaussian()
+    fit = sm.GLM(ys, xs, family=link, var_weights=ws).fit(tol=1e-12, maxiter=100)
     mu = fit.fittedvalues
-    if (mu < 1e-8).any() or (mu > 1 - 1e-8).any():
-        raise NotEstimable("perfect separation: a fitted probability is 0 or 1")
-    naive = np.linalg.inv(xs.T @ (xs * (ws * mu * (1 - mu))[:, None]))
+    if family == "binomial":
+        if (mu < 1e-8).any() or (mu > 1 - 1e-8).any():
+            raise NotEstimable("perfect separation: a fitted probability is 0 or 1")
+        working = ws * mu * (1 - mu)
+    else:
+        working = ws
+    naive = np.linalg.inv(xs.T @ (xs * working[:, None]))
     influence = np.zeros((design.n, xs.shape[1]))
     influence[inside] = (xs * (ws * (ys - mu))[:, None]) @ naive
     vcov = design.covariance(influence)
     df_residual = design.degf(inside) + 1 - xs.shape[1]
     return SurveyGLM(names, np.asarray(fit.params), vcov, naive, float(fit.deviance), df_residual)
+
+
+@dataclass(frozen=True)
+class SurveyOrdinal:
+    """A survey-weighted proportional-odds model (R svyolr, logistic): logit P(Y <= j) =
+    zeta_j - beta x, one covariate."""
+
+    beta: float
+    zeta: np.ndarray
+    vcov: np.ndarray  # linearisation covariance of (beta, zeta_1, ..., zeta_q)
+    df_residual: int  # R: degf - number of slopes
+
+    @property
+    def se(self) -> float:
+        return math.sqrt(float(self.vcov[0, 0]))
+
+    def wald(self) -> DesignTest:
+        """regTermTest on the slope: F = (beta / se)^2 on (1, df_residual)."""
+        f = (self.beta / self.se) ** 2
+        return DesignTest("wald_f", f, 1.0, float(self.df_residual),
+                          float(stats.f.sf(f, 1, self.df_residual)))
+
+
+def survey_ordinal_logit(design: Design, codes: np.ndarray, x: np.ndarray,
+                         domain: np.ndarray | None = None) -> SurveyOrdinal:
+    """svyolr(factor(codes) ~ x) on subset(design, domain & answered): the weighted pseudo-
+    likelihood, maximised here on (answer, x) cells with their summed weights (the same
+    likelihood, whatever n), and the sandwich variance with influence = w s(theta) H^-1 through
+    the design's engine. Written out (R's gradient, MASS::polr's parametrisation) because
+    statsmodels' OrderedModel has neither weights nor an analytic score."""
+    from scipy.optimize import minimize
+
+    y_all, x_all = np.asarray(codes, float), np.asarray(x, float)
+    inside = _domain(design, domain) & ~np.isnan(y_all) & ~np.isnan(x_all)
+    levels = np.unique(y_all[inside])
+    if levels.size < 2:
+        raise NotEstimable("constant item: every answer is the same")
+    if np.unique(x_all[inside]).size < 2:
+        raise NotEstimable("fewer than two non-empty groups")
+    y = np.searchsorted(levels, np.where(inside, y_all, levels[0]))  # 0 .. K-1
+    k = levels.size
+    cells, index = np.unique(np.column_stack([y[inside], x_all[inside]]), axis=0,
+                             return_inverse=True)
+    cell_weight = np.bincount(index.ravel(), weights=design.weights[inside])
+    cy, cx = cells[:, 0].astype(int), cells[:, 1]
+
+    def gradients(theta: np.ndarray, yy: np.ndarray, xx: np.ndarray) -> np.ndarray:
+        """Per-observation gradient of -log P(answer) in (beta, zeta) (R svyolr's gmini)."""
+        beta, zeta = theta[0], theta[1:]
+        upper = np.concatenate([zeta, [np.inf]])[yy] - beta * xx
+        lower = np.concatenate([[-np.inf], zeta])[yy] - beta * xx
+        p_upper, p_lower = _expit(upper), _expit(lower)
+        prob = p_upper - p_lower
+        d_upper, d_lower = p_upper * (1 - p_upper), p_lower * (1 - p_lower)
+        grad = np.zeros((yy.size, k))
+        grad[:, 0] = xx * (d_upper - d_lower) / prob
+        rows = np.arange(yy.size)
+        top, bottom = yy < k - 1, yy > 0
+        grad[rows[top], 1 + yy[top]] -= d_upper[top] / prob[top]
+        grad[rows[bottom], yy[bottom]] += d_lower[bottom] / prob[bottom]
+        return grad
+
+    def negative_loglik(free: np.ndarray) -> tuple[float, np.ndarray]:
+        theta, jac = _ordered(free)
+        beta, zeta = theta[0], theta[1:]
+        upper = np.concatenate([zeta, [np.inf]])[cy] - beta * cx
+        lower = np.concatenate([[-np.inf], zeta])[cy] - beta * cx
+        prob = _expit(upper) - _expit(lower)
+        if (prob <= 0).any():
+            return math.inf, np.zeros_like(free)
+        value = -float(cell_weight @ np.log(prob))
+        return value, (cell_weight @ gradients(theta, cy, cx)) @ jac
+
+    shares = np.bincount(cy, weights=cell_weight, minlength=k) / cell_weight.sum()
+    start_zeta = np.log(np.cumsum(shares)[:-1] / (1 - np.cumsum(shares)[:-1]))
+    start = np.concatenate([[0.0, start_zeta[0]], np.log(np.diff(start_zeta) + 1e-3)])
+    result = minimize(negative_loglik, start, jac=True, method="BFGS",
+                      options={"gtol": 1e-10, "maxiter": 10_000})
+    theta, _ = _ordered(result.x)
+    if abs(theta[0]) > 20:
+        raise NotEstimable("separation: the highest answers occur in one group only")
+    # Hessian of the weighted -loglik in (beta, zeta): central differences of the analytic
+    # gradient (R takes optim's finite-difference Hessian)
+    step = 1e-5
+    hessian = np.empty((k, k))
+    for j in range(k):
+        shift = np.zeros(k)
+        shift[j] = step
+        hessian[:, j] = (cell_weight @ (gradients(theta + shift, cy, cx)
+                                        - gradients(theta - shift, cy, cx))) / (2 * step)
+    hessian = (hessian + hessian.T) / 2
+    influence = np.zeros((design.n, k))
+    influence[inside] = -(design.weights[inside, None] * gradients(theta, y[inside],
+                                                                   x_all[inside]))
+    influence = influence @ np.linalg.inv(hessian)
+    vcov = design.covariance(influence)
+    return SurveyOrdinal(float(theta[0]), theta[1:], vcov, design.degf(inside) - 1)
+
+
+def _ordered(free: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(beta, zeta) from (beta, zeta_1, log increments), and d(beta, zeta) / d free."""
+    zeta = np.cumsum(np.concatenate([[free[1]], np.exp(free[2:])]))
+    k = free.size
+    jac = np.zeros((k, k))
+    jac[0, 0] = 1.0
+    jac[1:, 1] = 1.0
+    for i in range(2, k):
+        jac[i:, i] = math.exp(free[i])
+    return np.concatenate([[free[0]], zeta]), jac
 
 
 def working_lrt(full: SurveyGLM, reduced: SurveyGLM, terms: Sequence[str]) -> DesignTest:
@@ -414,6 +534,28 @@ def rao_scott(design: Design, rows: np.ndarray, cols: np.ndarray,
     first = DesignTest("rao_scott_chisq", chisq, float(delta.shape[0]), math.inf,
                        float(stats.chi2.sf(chisq, delta.shape[0])), pearson)
     return second, first
+
+
+def rank_test(design: Design, values: np.ndarray, groups: dict[str, np.ndarray],
+              domain: np.ndarray | None = None) -> DesignTest:
+    """Design-based Kruskal-Wallis test (R svyranktest(test = "KruskalWallis") for k > 2
+    groups): weighted mid-ranks over the domain's answers, scaled to (0, 1) by the total weight,
+    regressed on the group indicators (a survey-weighted linear model); the Wald F of the group
+    coefficients on (k - 1, degf - (k - 1)). `groups` are the indicators of all groups but one."""
+    y = np.asarray(values, float)
+    inside = _domain(design, domain) & ~np.isnan(y)
+    w = design.weights[inside]
+    order = np.argsort(y[inside], kind="stable")
+    sorted_y, sorted_w = y[inside][order], w[order]
+    mid = np.cumsum(sorted_w) - sorted_w / 2
+    # ties share the mean of their mid-ranks (R: ave(..., factor(y)))
+    _, tie, tie_size = np.unique(sorted_y, return_inverse=True, return_counts=True)
+    mid = (np.bincount(tie, weights=mid) / tie_size)[tie]
+    rank = np.full(design.n, np.nan)
+    inside_rows = np.flatnonzero(inside)
+    rank[inside_rows[order]] = mid / w.sum()
+    model = survey_glm(design, rank, groups, inside, family="gaussian")
+    return model.wald(list(groups))
 
 
 def mean_difference(design: Design, first: np.ndarray, second: np.ndarray,

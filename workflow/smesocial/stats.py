@@ -30,7 +30,7 @@ from smesocial.inference import (NotEstimable, TestResult, adjust_pvalues, assoc
                                  cmh_test, cochrans_q_test, crosstab, kruskal_wallis,
                                  logistic_group_effect, mcnemar_paired, ordinal_trend,
                                  paired_counts, trend_in_proportions)
-from smesocial.weighted_tests import (DESIGN_KINDS, POPULATION, RESPONDENTS, SAMPLE_GROUP, Inputs,
+from smesocial.weighted_tests import (POPULATION, RESPONDENTS, SAMPLE_GROUP, Inputs,
                                       design_result, domain_for, table_design, with_design)
 
 TEST_COLUMNS = ["hypothesis", "family", "waves", "item", "segment", "test", "statistic", "df", "p",
@@ -161,12 +161,8 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
                 except NotEstimable as exc:
                     result = TestResult(_test_name(spec), note=str(exc))
                 row.update(_unweighted_columns(result))
-                if design is not None and spec.kind in DESIGN_KINDS:
+                if design is not None:
                     row.update(_design_columns(spec, items, table, segment_name, context, design))
-                elif design is not None:
-                    row["note"] = "; ".join(s for s in (
-                        f"no design-based version of {spec.kind}: unweighted, about the "
-                        "respondents", row["note"]) if s)
                 rows.append(row)
     return rows
 
@@ -223,11 +219,11 @@ def _design_columns(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame,
 
 
 def _design_values(item: Item, kind: str) -> np.ndarray:
-    """An item as floats for the design (NaN = unanswered): 0/1, or category codes for an
-    association's categorical item."""
+    """An item as floats for the design (NaN = unanswered): 0/1, or category codes (in order)
+    for the tests that take a categorical or ordered item."""
     if item.kind == "binary":
         return item.values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
-    if kind != "association":
+    if kind not in ("association", "kruskal_wallis", "ordinal_logit_trend"):
         raise NotEstimable(f"{kind} needs a binary item; {item.name} is {item.kind}")
     codes = item.values.cat.codes.to_numpy(dtype=float)
     return np.where(codes >= 0, codes, np.nan)

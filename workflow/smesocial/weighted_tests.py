@@ -20,9 +20,11 @@ sensitivity column.
 | logit_group with     | Rao-Scott working likelihood-ratio test of group x segment                |
 | interaction          | (regTermTest(method = "LRT", lrt.approximation = "satterthwaite"))       |
 
-Kruskal-Wallis and the ordinal models (ordinal_logit_trend, gradient_difference) have no design-
-based version here (R's svyranktest and svyolr): on a weighted wave their rows stay unweighted
-and say so in `estimand` and the note. No shipped hypothesis runs them on a weighted wave.
+| kruskal_wallis       | design-based rank test: weighted mid-ranks regressed on the segments,   |
+|                      | Wald F (svyranktest(test = "KruskalWallis"))                            |
+| ordinal_logit_trend  | survey-weighted proportional-odds model on the segment score (svyolr),  |
+|                      | Wald F; the odds ratio per segment step                                  |
+| gradient_difference  | the same model of first - second (-1/0/1) within respondents             |
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from smesocial import design as svy
 from smesocial.design import Design
@@ -48,7 +51,6 @@ MARGIN = DESIGN_PREFIX + "margin_"
 SAMPLE_GROUP = "sample"  # comparing a wave's samples uses every respondent
 POPULATION = "population (design-based)"
 RESPONDENTS = "respondents (unweighted)"
-DESIGN_KINDS = {"association", "cochran_armitage", "mcnemar", "cochrans_q", "cmh", "logit_group"}
 
 
 def with_design(table: pd.DataFrame, weights: pd.DataFrame, wave: str) -> pd.DataFrame:
@@ -112,8 +114,9 @@ def design_result(kind: str, values: Sequence[np.ndarray], inputs: Inputs, *,
     NaN = neither."""
     d, domain, alpha = inputs.design, inputs.domain, inputs.alpha
     if kind == "association":
-        second, _first = svy.rao_scott(d, values[0], np.where(inputs.segments == "nan", np.nan,
-                                                               inputs.segments), domain)
+        segments = pd.Series(inputs.segments, dtype="object")
+        second, _first = svy.rao_scott(d, values[0], segments.where(segments != "nan").to_numpy(),
+                                       domain)
         return TestResult("rao_scott_f", second.statistic, second.df, second.p,
                           "cramers_v_weighted", second.estimate, n=_count(domain, values),
                           note=f"Rao-Scott second-order F on ({second.df:.3f}, {second.ddf:.1f}) "
@@ -138,10 +141,15 @@ def design_result(kind: str, values: Sequence[np.ndarray], inputs: Inputs, *,
                                + ", ".join(f"{s:.3f}" for s in shares))
     if kind == "cochran_armitage":
         return _trend(values[0], inputs)
+    if kind in ("ordinal_logit_trend", "gradient_difference"):
+        answers = values[0] if kind == "ordinal_logit_trend" else values[0] - values[1]
+        return _ordinal_trend(answers, inputs, f"design_{test_name or kind}")
+    if kind == "kruskal_wallis":
+        return _rank_test(values[0], inputs)
     if kind in ("cmh", "logit_group"):
         assert group is not None
         return _group(values[0], group, inputs, interaction, test_name or kind)
-    raise NotEstimable(f"no design-based version of {kind}")
+    raise NotEstimable(f"unknown test {kind}")  # load_hypotheses rejects these earlier
 
 
 def _count(domain: np.ndarray, values: Sequence[np.ndarray]) -> int:
@@ -154,9 +162,41 @@ def _direction(value: float, null: float, above: str, below: str) -> str:
     return above if value > null else below if value < null else "none"
 
 
-def _trend(y: np.ndarray, inputs: Inputs) -> TestResult:
+def _scores(inputs: Inputs) -> np.ndarray:
+    """Equally spaced segment scores 0, 1, 2, ... in the scheme's order (NaN = no segment)."""
     rank = {level: float(i) for i, level in enumerate(inputs.levels)}
-    scores = np.array([rank.get(s, np.nan) for s in inputs.segments])
+    return np.array([rank.get(s, np.nan) for s in inputs.segments])
+
+
+def _ordinal_trend(answers: np.ndarray, inputs: Inputs, name: str) -> TestResult:
+    scores = _scores(inputs)
+    base = inputs.domain & ~np.isnan(answers) & ~np.isnan(scores)
+    model = svy.survey_ordinal_logit(inputs.design, answers, scores, base)
+    wald = model.wald()
+    half = float(stats.t.ppf(1 - inputs.alpha / 2, model.df_residual)) * model.se
+    odds = math.exp(model.beta)
+    return TestResult(name, wald.statistic, wald.df, wald.p, "odds_ratio_per_step", odds,
+                      math.exp(model.beta - half), math.exp(model.beta + half), int(base.sum()),
+                      f"survey-weighted proportional-odds model on the segment score, Wald F on "
+                      f"(1, {model.df_residual}) df",
+                      direction_observed=_direction(odds, 1.0, "increasing", "decreasing"))
+
+
+def _rank_test(answers: np.ndarray, inputs: Inputs) -> TestResult:
+    base = inputs.domain & ~np.isnan(answers) & (inputs.segments != "nan")
+    present = [s for s in inputs.levels if (base & (inputs.segments == s)).any()]
+    if len(present) < 2:
+        raise NotEstimable("fewer than two segments with answers")
+    groups = {f"segment_{s}": (inputs.segments == s).astype(float) for s in present[1:]}
+    test = svy.rank_test(inputs.design, np.where(base, answers, np.nan), groups, base)
+    return TestResult("design_rank_kruskal_wallis", test.statistic, test.df, test.p,
+                      n=int(base.sum()),
+                      note=f"weighted mid-ranks on the segments, Wald F on ({test.df}, "
+                           f"{test.ddf}) df")
+
+
+def _trend(y: np.ndarray, inputs: Inputs) -> TestResult:
+    scores = _scores(inputs)
     base = inputs.domain & ~np.isnan(y) & ~np.isnan(scores)
     present = [level for level in inputs.levels if (base & (inputs.segments == level)).any()]
     if len(present) < 2:
