@@ -215,10 +215,8 @@ def domain_means(design: Design, values: np.ndarray, domain: np.ndarray | None =
         # svyvar: the weighted variance with the n / (n - 1) factor, over n respondents
         spread = (w * (y0 - mean) ** 2).sum(axis=0) / total * n / (n - 1)
         variance_srs = spread / n
-    strata = design.strata[:, None]
-    df = np.array([int(b.sum()) - np.unique(strata[b[:, None].ravel(), 0]).size if b.any() else 0
-                   for b in base.T]) if y.shape[1] <= 64 else _degf_columns(design, base)
-    return DomainMeans(n.astype(int), total, mean, variance, variance_srs, df)
+    return DomainMeans(n.astype(int), total, mean, variance, variance_srs,
+                       _degf_columns(design, base))
 
 
 def _degf_columns(design: Design, base: np.ndarray) -> np.ndarray:
