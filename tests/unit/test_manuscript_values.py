@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -541,6 +542,7 @@ def test_tests_table_formats_p_values_and_effects_by_kind():
         "<0.001", "<0.001", "<0.001", "difference in shares 19.1 pp [13.3, 24.8]"]
     assert table["Test"].tolist() == ["exact McNemar",
                                       "logistic regression, group x segment interaction"]
+    assert table["p unweighted"].tolist() == ["", ""]  # no `method` column: unweighted rows
     assert table.iloc[1][["p", "p Holm", "p BH"]].tolist() == ["0.020", "0.117", "0.039"]
     assert table.iloc[1]["Effect [CI]"] == "likelihood-ratio test; no effect size"
     assert table.iloc[0]["Hypothesis and contrast"] == "H2: LinkedIn gap"
@@ -568,7 +570,7 @@ def test_every_test_and_effect_the_battery_can_report_has_words():
     assert reported <= set(TEST_LABELS)
     # every effect-size name a TestResult of the battery's code is made with (5th argument)
     effects = set()
-    for module in ("inference", "stats"):
+    for module in ("inference", "stats", "weighted_tests"):
         tree = ast.parse((ROOT / f"workflow/smesocial/{module}.py").read_text(encoding="utf-8"))
         for call in ast.walk(tree):
             if (isinstance(call, ast.Call) and getattr(call.func, "id", "") == "TestResult"
@@ -577,6 +579,29 @@ def test_every_test_and_effect_the_battery_can_report_has_words():
     assert {"odds_ratio_mh", "share_difference", "cramers_v"} <= effects
     assert effects <= set(EFFECT_LABELS)
     assert all("_" not in label for label in [*TEST_LABELS.values(), *EFFECT_LABELS.values()])
+
+
+def test_every_design_based_method_the_battery_can_report_has_words():
+    """A weighted wave's rows name their design-based method (stats' `method` column)."""
+    from smesocial.design import Design
+    from smesocial.stats import _test_name
+    from smesocial.weighted_tests import Inputs, design_result
+    rng = np.random.default_rng(2)
+    n = 200
+    inputs = Inputs(Design(rng.uniform(0.5, 2, n), np.zeros(n)), np.ones(n, bool),
+                    np.array(["a", "b", "c"])[rng.integers(0, 3, n)], ["a", "b", "c"], 0.05)
+    binary = [rng.integers(0, 2, n).astype(float) for _ in range(3)]
+    methods, effects = set(), set()
+    for kind in TEST_KINDS:
+        for interaction in ((False, True) if kind == "logit_group" else (False,)):
+            spec = BatterySpec(kind, ("a", "b"), "two_sided", interaction=interaction)
+            result = design_result(kind, binary if TEST_KINDS[kind] == "many" else binary[:2],
+                                   inputs, group=binary[2], interaction=interaction,
+                                   test_name=_test_name(spec))
+            methods.add(result.test)
+            effects.add(result.effect_size_name)
+    assert len(methods) == 10 and methods <= set(TEST_LABELS)
+    assert effects - {""} <= set(EFFECT_LABELS)
 
 
 def test_comparison_table_names_item_specific_non_comparabilities():

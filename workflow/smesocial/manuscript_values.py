@@ -506,8 +506,22 @@ TEST_LABELS = {
     "cmh": "Cochran-Mantel-Haenszel",
     "logit_group": "logistic regression, group and segment",
     "logit_group_interaction": "logistic regression, group x segment interaction",
+    # design-based methods on a weighted wave (smesocial.weighted_tests)
+    "rao_scott_f": "design-based: Rao-Scott F",
+    "design_logit_trend": "design-based: weighted logistic trend, Wald F",
+    "design_t_paired": "design-based: t test of the weighted paired difference",
+    "design_wald_equal_shares": "design-based: Wald F of equal weighted shares",
+    "design_cmh": "design-based: weighted logistic regression, group and segment, Wald F",
+    "design_logit_group": "design-based: weighted logistic regression, group and segment, Wald F",
+    "design_logit_group_interaction": "design-based: weighted logistic regression, group x "
+                                      "segment, working likelihood-ratio test",
+    "design_rank_kruskal_wallis": "design-based: weighted rank test",
+    "design_ordinal_logit_trend": "design-based: weighted proportional-odds trend",
+    "design_gradient_difference_ordinal_logit": "design-based: weighted proportional-odds trend "
+                                                "of the within-firm difference",
 }
 EFFECT_LABELS = {
+    "cramers_v_weighted": "Cramér's V of the weighted table",
     "cramers_v": "Cramér's V",
     "epsilon_squared": "epsilon squared",
     "eta_squared_q": "eta squared",
@@ -532,6 +546,8 @@ def _effect(row: pd.Series, source: str = "tests") -> str:
     if str(row["test"]).endswith("_interaction"):
         # the battery reports the main-effect model's OR beside an interaction test: not its effect
         return "likelihood-ratio test; no effect size"
+    if not name:
+        return "no effect size"
     low, high = row["effect_ci_low"], row["effect_ci_high"]
     if "difference" in name:
         point, interval = fmt_pp([row["effect_size"]]), fmt_pp_ci([low, high])
@@ -549,11 +565,18 @@ def key_tests_table(tests: pd.DataFrame, selection: Sequence[KeyTest],
     for key in selection:
         row = _one(tests, _sel(hypothesis=key.hypothesis, item=key.item, segment=key.segment,
                                test=key.test), source)
+        design_based = str(row.get("method", key.test)) != key.test
+        # a design-based row names its method and keeps the declared test's unweighted p beside
+        test = (f"{_label(TEST_LABELS, str(row['method']), 'test', source)} (unweighted: "
+                f"{_label(TEST_LABELS, key.test, 'test', source)})" if design_based
+                else _label(TEST_LABELS, key.test, "test", source))
         rows.append({"Hypothesis and contrast": f"{key.hypothesis.split('_')[0]}: {key.contrast}",
-                     "Test": _label(TEST_LABELS, key.test, "test", source),
+                     "Test": test,
                      "n": fmt_count([row["n"]]), "p": fmt_p_cell([row["p"]]),
                      "p Holm": fmt_p_cell([row["p_adj_holm"]]),
-                     "p BH": fmt_p_cell([row["p_adj_bh"]]), "Effect [CI]": _effect(row, source)})
+                     "p BH": fmt_p_cell([row["p_adj_bh"]]),
+                     "p unweighted": fmt_p_cell([row["p_unweighted"]]) if design_based else "",
+                     "Effect [CI]": _effect(row, source)})
     return pd.DataFrame(rows)
 
 
