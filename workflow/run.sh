@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The project's entry point: set-up on first use, then build the paper or run the tests.
 #   bash workflow/run.sh build [snakemake args...]   rebuild results/ from data/raw/
+#   bash workflow/run.sh report [snakemake args...]  the same, then remake results/report.html
+#                                                    (a build remakes it only when a step ran)
 #   bash workflow/run.sh test  [pytest args...]      lint the workflow, run the test suite
 #   bash workflow/run.sh verify                      check results/ against its provenance
 # A project virtualenv (.venv) is created from the pinned requirements the first time, and
@@ -52,6 +54,11 @@ pip_logged() {
 
 cmd="${1:-}"
 shift || true
+report_option=()
+if [[ "$cmd" == report ]]; then
+  cmd=build
+  report_option=(--report)
+fi
 case "$cmd" in
   build)
     ensure_venv
@@ -61,9 +68,11 @@ case "$cmd" in
     # smesocial.build runs Snakemake: checks the config's YAML and any lock first, shows one
     # line per finished step (everything else in results/logs/snakemake.log), and ends in one
     # clear line: the Snakemake report and where the results are, or what stopped the build and
-    # what to do (removing the results it would have remade). Options that build nothing
-    # (--dry-run, --unlock, --summary ...) show Snakemake's own output and make no report.
-    exec python -m smesocial.build \
+    # what to do (removing the results it would have remade). The Snakemake report is remade
+    # when a step ran or it is out of date (a second Snakemake start-up: not on a no-op), and
+    # always with `report`. Options that build nothing (--dry-run, --unlock, --summary ...)
+    # show Snakemake's own output and make no report.
+    exec python -m smesocial.build "${report_option[@]}" \
       snakemake --cores "${SMESOCIAL_CORES:-2}" --printshellcmds --rerun-incomplete "$@"
     ;;
   test)
@@ -88,7 +97,7 @@ case "$cmd" in
     "$venv/bin/python" -m smesocial.verify "$@"
     ;;
   *)
-    echo "usage: bash workflow/run.sh {build|test|setup|verify} [args...]" >&2
+    echo "usage: bash workflow/run.sh {build|report|test|setup|verify} [args...]" >&2
     exit 2
     ;;
 esac

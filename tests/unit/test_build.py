@@ -317,3 +317,122 @@ def test_of_several_jobs_reported_failed_those_that_said_why_are_shown(tmp_path)
         "smesocial: x.parquet: damaged."]
     # none said why: each is named
     assert len(build.failures(jobs[:1], tmp_path, since=before + 50)) == 2
+
+
+# --- the report after a build ----------------------------------------------------------------
+
+# Stands in for Snakemake: logs each call's arguments, makes the report it is asked for, and
+# otherwise prints a build that ran one step (STEPS=1) or found nothing to do; REPORT_FAILS=1:
+# the report fails.
+FAKE_SNAKEMAKE = """\
+import os, sys
+from pathlib import Path
+with open("calls.txt", "a", encoding="utf-8") as calls:
+    calls.write(" ".join(sys.argv[1:]) + "\\n")
+if "--report" in sys.argv and os.environ.get("REPORT_FAILS") == "1":
+    print("WorkflowError:\\nFile x missing")
+    sys.exit(1)
+elif "--report" in sys.argv:
+    Path(sys.argv[sys.argv.index("--report") + 1]).write_text("report", encoding="utf-8")
+elif os.environ.get("STEPS") == "1":
+    print("localrule summary:\\n    jobid: 1\\n    log: results/logs/summary.log\\n"
+          "Finished jobid: 1 (Rule: summary)\\n1 of 1 steps (100%) done")
+else:
+    print("Building DAG of jobs...\\nNothing to be done (all requested files are present and "
+          "up to date).")
+"""
+
+
+@pytest.fixture
+def fake_checkout(tmp_path, monkeypatch):
+    """A checkout with a config and a stand-in Snakemake; returns the command that runs it and
+    a function giving the arguments of each call so far."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.yaml").write_text("alpha: 0.05\n", encoding="utf-8")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "fake_snakemake.py").write_text(FAKE_SNAKEMAKE, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("STEPS", raising=False)
+    monkeypatch.delenv("REPORT_FAILS", raising=False)
+    calls = tmp_path / "calls.txt"
+
+    def called() -> list[str]:
+        return calls.read_text(encoding="utf-8").splitlines() if calls.is_file() else []
+
+    return [sys.executable, "fake_snakemake.py", *BASE], called
+
+
+def _older(path: Path, seconds: float) -> None:
+    stamp = time.time() - seconds
+    os.utime(path, (stamp, stamp))
+
+
+def test_a_build_that_ran_nothing_leaves_a_current_report_alone(fake_checkout, capsys):
+    command, called = fake_checkout
+    (Path("results") / "provenance.json").write_text("{}", encoding="utf-8")
+    _older(Path("results/provenance.json"), 60)
+    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    assert build.main(command) == 0
+    assert called() == [" ".join(BASE)]  # the build only: no second Snakemake for the report
+    assert Path(build.REPORT).read_text(encoding="utf-8") == "last build's report"
+    assert not Path(build.REPORT_LOG).exists()
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("smesocial: done: nothing to rebuild, results/ was up to date.")
+    assert ("report in results/report.html (up to date; `bash workflow/run.sh report` remakes "
+            "it)") in last
+
+
+def test_a_build_that_ran_a_step_remakes_the_report(fake_checkout, capsys, monkeypatch):
+    command, called = fake_checkout
+    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    monkeypatch.setenv("STEPS", "1")
+    assert build.main(command) == 0
+    assert called() == [" ".join(BASE), " ".join([*BASE, "--report", build.REPORT])]
+    assert Path(build.REPORT).read_text(encoding="utf-8") == "report"
+    err = capsys.readouterr().err
+    assert "smesocial: [1/1] summary" in err
+    assert "done: 1 step(s) run." in err and "report in results/report.html (remade)" in err
+
+
+@pytest.mark.parametrize("state, reason", [
+    ("missing", "made: there was none"),
+    ("older than the manifest", "remade: it was older than results/provenance.json"),
+])
+def test_a_missing_or_outdated_report_is_made_though_nothing_ran(fake_checkout, capsys, state,
+                                                                   reason):
+    command, called = fake_checkout
+    (Path("results") / "provenance.json").write_text("{}", encoding="utf-8")
+    if state != "missing":
+        Path(build.REPORT).write_text("a report of older results", encoding="utf-8")
+        _older(Path(build.REPORT), 60)
+    assert build.main(command) == 0
+    assert called()[-1] == " ".join([*BASE, "--report", build.REPORT])
+    assert Path(build.REPORT).read_text(encoding="utf-8") == "report"
+    assert f"report in results/report.html ({reason})" in capsys.readouterr().err
+
+
+def test_the_report_option_remakes_a_current_report_after_a_no_op(fake_checkout, capsys):
+    command, called = fake_checkout
+    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    assert build.main(["--report", *command]) == 0
+    assert len(called()) == 2 and called()[1].endswith(f"--report {build.REPORT}")
+    assert Path(build.REPORT).read_text(encoding="utf-8") == "report"
+    assert "(remade, as asked)" in capsys.readouterr().err
+    # with a command that builds nothing it is refused, before Snakemake runs
+    assert build.main(["--report", *command, "--dry-run"]) == 2
+    assert len(called()) == 2
+    assert capsys.readouterr().err.strip() == ("smesocial: --report goes with a build; this "
+                                               "command builds nothing")
+
+
+def test_a_failed_report_takes_the_old_one_with_it(fake_checkout, capsys, monkeypatch):
+    command, _ = fake_checkout
+    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    monkeypatch.setenv("STEPS", "1")
+    monkeypatch.setenv("REPORT_FAILS", "1")
+    assert build.main(command) == 1
+    assert not Path(build.REPORT).exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-2:] == ["smesocial: building results/report.html failed (log: "
+                        "results/logs/report.log)",
+                        "smesocial: Snakemake stopped: WorkflowError: File x missing"]

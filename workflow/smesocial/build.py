@@ -16,7 +16,11 @@ After a failed build: the outputs that Snakemake would now remake and that this 
 write are removed (an input, the code or the configuration changed, or an input failed: a
 reviewer must not take them for current results), with results/report.html of the last build;
 the last lines on stderr name the step that failed, its log, and its own message. After a successful build the
-Snakemake report is made and a summary line says where everything is.
+Snakemake report (results/report.html) is remade when it is out of date: when a step ran, or
+the report is missing or older than results/provenance.json (a build outside run.sh); a build
+that ran nothing leaves it alone (it costs a second Snakemake start-up). `--report` before the
+Snakemake command (`bash workflow/run.sh report`) remakes it after any build. A summary line
+says where everything is.
 
 Commands that build nothing (--dry-run, --unlock, --summary, --list-..., --dag, --lint ...) pass
 Snakemake's output through, make no report and remove nothing.
@@ -44,6 +48,8 @@ PREFIX = "smesocial: "
 SNAKEMAKE_LOG = "results/logs/snakemake.log"
 REPORT = "results/report.html"
 REPORT_LOG = "results/logs/report.log"
+# Rewritten whenever any final output changes: a report older than it shows older results.
+PROVENANCE = "results/provenance.json"
 RESULTS = "results/"
 LOCKS = ".snakemake/locks"
 CONFIG_FILE = "config/config.yaml"  # the Snakefile's `configfile:`
@@ -505,7 +511,8 @@ class _Interrupt:
         self.seen = True
 
 
-def run_build(command: Sequence[str], workdir: Path, configs: Sequence[str]) -> int:
+def run_build(command: Sequence[str], workdir: Path, configs: Sequence[str],
+              force_report: bool = False) -> int:
     log_path = workdir / SNAKEMAKE_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)
     verbose = os.environ.get(VERBOSE, "") not in ("", "0")
@@ -533,7 +540,7 @@ def run_build(command: Sequence[str], workdir: Path, configs: Sequence[str]) -> 
             signal.signal(signal.SIGINT, previous)
         progress.close()
         if code == 0:
-            return _after_success(command, workdir, progress)
+            return _after_success(command, workdir, progress, force_report)
         if code < 0:  # its jobs may still be writing: remove nothing but the old report
             remove([REPORT], workdir)
             say(f"{PREFIX}Snakemake's output: {SNAKEMAKE_LOG}",
@@ -586,32 +593,71 @@ def _remove_stale(command: Sequence[str], workdir: Path, started: float,
     return list(stale)
 
 
-def _after_success(command: Sequence[str], workdir: Path, progress: Progress) -> int:
+def report_reason(workdir: Path, steps_run: int, forced: bool = False) -> str | None:
+    """Why the report must be (re)made after a successful build, or None when the one there
+    is current: nothing ran, and it is newer than the provenance manifest, which every change
+    of a final output rewrites (a build run outside run.sh, say)."""
+    report, provenance = workdir / REPORT, workdir / PROVENANCE
+    if forced:
+        return "remade, as asked"
+    if steps_run:
+        return "remade"
+    if not report.is_file():
+        return "made: there was none"
+    if provenance.is_file() and provenance.stat().st_mtime > report.stat().st_mtime:
+        return f"remade: it was older than {PROVENANCE}"
+    return None
+
+
+def make_report(command: Sequence[str], workdir: Path) -> int:
+    """`snakemake --report` into REPORT (its output in REPORT_LOG); on failure the old report
+    goes too (it would show older results) and the last lines say why."""
     report_log = workdir / REPORT_LOG
+    report_log.parent.mkdir(parents=True, exist_ok=True)
     with report_log.open("w", encoding="utf-8") as log:
         made = subprocess.run([*command, "--report", REPORT], stdout=log,
                               stderr=subprocess.STDOUT, check=False)
     if made.returncode != 0:
+        remove([REPORT], workdir)
         lines = report_log.read_text(encoding="utf-8", errors="replace").splitlines()
         say(f"{PREFIX}building {REPORT} failed (log: {REPORT_LOG})",
             PREFIX + snakemake_error(lines))
-        return made.returncode
+    return made.returncode
+
+
+def _after_success(command: Sequence[str], workdir: Path, progress: Progress,
+                   force_report: bool = False) -> int:
+    reason = report_reason(workdir, len(progress.finished), force_report)
+    if reason is not None:
+        code = make_report(command, workdir)
+        if code != 0:
+            return code
     lines = []
     if progress.warned:
         lines.append(f"{PREFIX}{len(progress.warned)} step(s) logged warnings: read the logs "
                      "named above")
     ran = (f"{len(progress.finished)} step(s) run" if progress.finished
            else "nothing to rebuild, results/ was up to date")
+    report = (f"report in {REPORT} ({reason})" if reason is not None
+              else f"report in {REPORT} (up to date; `bash workflow/run.sh report` remakes it)")
     lines.append(f"{PREFIX}done: {ran}. Results in results/, summary in results/summary.md, "
-                 f"report in {REPORT}, Snakemake's output in {SNAKEMAKE_LOG}")
+                 f"{report}, Snakemake's output in {SNAKEMAKE_LOG}")
     say(*lines)
     return 0
 
 
+REPORT_OPTION = "--report"  # before the snakemake command: remake the report after the build
+USAGE = f"usage: python -m smesocial.build [{REPORT_OPTION}] snakemake [arguments]"
+
+
 def main(argv: Sequence[str]) -> int:
-    """argv: the snakemake command to run, with its arguments."""
+    """argv: the snakemake command to run, with its arguments, after an optional --report
+    (remake the report whether or not a step ran)."""
+    force_report = bool(argv) and argv[0] == REPORT_OPTION
+    if force_report:
+        argv = argv[1:]
     if not argv:
-        say(f"{PREFIX}usage: python -m smesocial.build snakemake [arguments]")
+        say(PREFIX + USAGE)
         return 2
     command, args = list(argv), list(argv[1:])
     workdir = working_directory(args, Path.cwd())
@@ -629,8 +675,11 @@ def main(argv: Sequence[str]) -> int:
                 return 1
     configs = snakemake_configs(args)
     if kind != "build":
+        if force_report:
+            say(f"{PREFIX}{REPORT_OPTION} goes with a build; this command builds nothing")
+            return 2
         return run_passing_through(command, workdir, configs)
-    return run_build(command, workdir, configs)
+    return run_build(command, workdir, configs, force_report)
 
 
 if __name__ == "__main__":
