@@ -56,6 +56,55 @@ def test_a_step_logs_the_config_keys_it_read(tmp_path, restore_logging):
     assert Path(smk.output[0]).read_text() == "0.05"
 
 
+def test_a_step_logs_the_cpu_of_its_process_and_of_the_processes_it_ran(tmp_path):
+    """In a process of its own, as Snakemake runs a script: a step that works 0.2 s of CPU and
+    runs a child that works 0.3 s (as a notebook's kernel or pandoc does)."""
+    import os
+    import re
+    import subprocess
+    import sys
+    import textwrap
+
+    log_file = tmp_path / "step.log"
+    code = textwrap.dedent(f"""\
+        import subprocess, sys, time
+        from types import SimpleNamespace
+        from smesocial.runner import run_step
+
+        def work(seconds):
+            started = time.process_time()
+            while time.process_time() - started < seconds:
+                pass
+
+        def step(snakemake):
+            work(0.2)
+            subprocess.run([sys.executable, "-c", "import time\\nt = time.process_time()\\n"
+                            "while time.process_time() - t < 0.3: pass"], check=True)
+
+        run_step(SimpleNamespace(params=SimpleNamespace(), output=[], log=[{str(log_file)!r}],
+                                 rule="demo"), step)
+        """)
+    workflow = Path(__file__).resolve().parents[2] / "workflow"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                   env={**os.environ, "PYTHONPATH": str(workflow)})
+    log = log_file.read_text(encoding="utf-8")
+    found = re.search(r"INFO smesocial: step cost: (\d+\.\d{3}) s CPU in its process, "
+                      r"(\d+\.\d{3}) s in the processes it ran\n", log)
+    assert found, log
+    own, children = float(found[1]), float(found[2])
+    assert own >= 0.2  # its own work, and its imports
+    assert 0.3 <= children < 1.5  # the one child: its 0.3 s and Python's start
+    assert log.strip().endswith("config read: none")  # still the last line
+
+
+def test_a_step_run_in_process_leaves_its_cost_to_the_batch(tmp_path, restore_logging):
+    from smesocial.runner import run_in_process
+
+    run_in_process(script(tmp_path, "    open(snakemake.output[0], 'w').write('done')"),
+                   job(tmp_path, {}))
+    assert "step cost" not in (tmp_path / "step.log").read_text(encoding="utf-8")
+
+
 def test_reading_snakemake_config_stops_the_step_and_removes_its_outputs(tmp_path, restore_logging):
     smk = job(tmp_path, {"alpha": 0.05})
     with pytest.raises(SystemExit) as stopped:

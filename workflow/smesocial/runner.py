@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 import runpy
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -206,6 +208,18 @@ class ParamsOnly:
 _steps_read_in_process: list[set[str]] | None = None
 
 
+STEP_COST = "step cost: "  # workflow/bench/build.py sums these lines of the steps' logs
+
+
+def step_cost() -> str:
+    """The CPU a job's process has used since it started (Python, Snakemake's preamble and the
+    imports included: what Snakemake's sampled benchmark misses for short jobs), and that of the
+    processes it ran and waited for (a notebook kernel, pandoc)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (f"{STEP_COST}{time.process_time():.3f} s CPU in its process, "
+            f"{children.ru_utime + children.ru_stime:.3f} s in the processes it ran")
+
+
 def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     """Run `step(snakemake)` with config hidden (ParamsOnly), after checking the tables earlier
     steps wrote are whole (check_intermediates); on InputError log the message, on any other
@@ -224,6 +238,8 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     try:
         check_intermediates(input_files(getattr(snakemake, "input", None)))
         step(job)
+        if not in_process:  # (a batch logs the cost of each step it runs: ensemble_batch.py)
+            log.info("%s", step_cost())
         # One line a reviewer (and tests/integration/test_config_params.py) reads.
         log.info("config read: %s", ", ".join(sorted(job.config_read)) or "none")
     except (InputError, ConfigAccessError) as exc:  # str(InputError) is its one paragraph
