@@ -3,7 +3,8 @@
 Reads the shared two-run fixture: every expected figure exists as PNG and SVG and is the same in
 both runs, every executed notebook is kept, ran without an error, records its source script, its
 parameters (the configuration's labels among them) and no run times, keeps the source's cell
-ids, and the figure manifest names the notebook and the rule of every figure file. Editing
+ids, and the figure manifest names the notebook and the rule of every figure file (one rule,
+`notebooks`, runs them all; provenance.json gives each figure its own notebook's inputs). Editing
 config/config.yaml where no notebook's parameters change reruns no notebook.
 """
 
@@ -13,12 +14,14 @@ import hashlib
 import json
 import os
 import re
+import shutil
 
 import pandas as pd
 import pytest
 
-from smesocial.notebooks import SYNTHETIC_MARK, notebook_from_script
-from workflow_support import run_workflow
+from smesocial.notebook_runs import notebook_from_script
+from smesocial.notebooks import SYNTHETIC_MARK
+from workflow_support import digests, run_workflow
 
 pytestmark = pytest.mark.e2e
 
@@ -41,11 +44,8 @@ NOTEBOOKS = {
     "official_trends": ("notebooks/official_trends.py", {"size_class": "10+"}),
     "support": ("notebooks/support.py", {"alpha": 0.05}),
 }
-RULES = {"wave_profile_dk_2024": "notebook_wave_profile_dk_2024",
-         "wave_profile_no_2010": "notebook_wave_profile_no_2010",
-         "country_comparison": "notebook_country_comparison",
-         "official_trends": "notebook_official_trends",
-         "support": "notebook_support"}
+# One job runs every notebook (on one kernel): its rule made each executed notebook and figure.
+RULE = "notebooks"
 
 
 @pytest.mark.parametrize("stem", FIGURES)
@@ -86,7 +86,7 @@ def test_executed_notebook_is_kept_without_errors_or_run_times_and_records_param
     assert papermill["output_path"] == f"results/notebooks/{name}.ipynb"
     parameters = papermill["parameters"]
     assert {k: parameters[k] for k in expected} == expected
-    assert parameters["rule"] == RULES[name]
+    assert parameters["rule"] == RULE
     assert parameters["executed_notebook"] == f"results/notebooks/{name}.ipynb"
     assert parameters["notebook"] == source
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
@@ -95,7 +95,7 @@ def test_executed_notebook_is_kept_without_errors_or_run_times_and_records_param
     own = [(c["id"], "".join(c["source"])) for c in nb["cells"] if c not in injected]
     assert own == [(c.id, c.source) for c in notebook_from_script(workdir / source).cells]
     assert nb["metadata"]["kernelspec"]["name"] == "smesocial" and "jupytext" not in nb["metadata"]
-    assert f"rule = \"{RULES[name]}\"" in "".join(injected[0]["source"])
+    assert f"rule = \"{RULE}\"" in "".join(injected[0]["source"])
     # no run times anywhere, and every code cell ran
     assert not {"start_time", "end_time", "duration"} & set(papermill)
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
@@ -125,13 +125,13 @@ def test_the_figures_manifest_names_notebook_rule_and_checksum_of_every_figure(t
     for row in manifest.itertuples():
         path = workdir / row.path
         assert row.sha256 == hashlib.sha256(path.read_bytes()).hexdigest(), row.path
-        assert row.rule in RULES.values(), row.path
+        assert row.rule == RULE, row.path
         assert (workdir / row.notebook).is_file()
         assert re.fullmatch(r"notebooks/(wave_profile|country_comparison|official_trends|support)\.py",
                             row.notebook)
         assert (workdir / row.executed_notebook).is_file()
-        assert RULES[row.executed_notebook.removeprefix("results/notebooks/").removesuffix(
-            ".ipynb")] == row.rule
+        run = row.executed_notebook.removeprefix("results/notebooks/").removesuffix(".ipynb")
+        assert NOTEBOOKS[run][0] == row.notebook
         assert len(row.caption) > 80 and row.sources
     wave_rows = manifest[manifest["figure"].str.match(r"(dk_2024|no_2010|dk_no)_")]
     assert wave_rows["caption"].str.contains("Synthetic data|synthetic", regex=True).all()
@@ -139,19 +139,29 @@ def test_the_figures_manifest_names_notebook_rule_and_checksum_of_every_figure(t
     assert official["caption"].str.contains("enterprises with 10\\+ employees").all()
 
 
-def test_provenance_lists_figures_and_notebooks_with_their_rule_and_script(two_runs):
+def test_provenance_lists_figures_and_notebooks_with_their_rule_script_and_own_inputs(two_runs):
     workdir, _, _ = two_runs
     manifest = json.loads((workdir / "results/provenance.json").read_text())
     outputs = {o["path"]: o for o in manifest["outputs"]}
     figure = outputs["results/figures/dk_2024_posting_frequency.png"]
-    assert figure["rule"] == "notebook_wave_profile_dk_2024"
+    assert figure["rule"] == RULE
     assert figure["script"].endswith("scripts/notebooks.py")
+    # one job runs every notebook; a figure's inputs are those of the notebook run that drew it
     inputs = {i["path"] for i in figure["inputs"]}
-    assert "notebooks/wave_profile.py" in inputs
-    # the notebook opens the tables it draws; the configuration reaches it as parameters
-    assert not any(path.startswith("config/") for path in inputs)
-    assert outputs["results/notebooks/country_comparison.ipynb"]["rule"] == "notebook_country_comparison"
-    assert outputs["results/figures/figures.csv"]["rule"] == "figures_manifest"
+    assert inputs == {"notebooks/wave_profile.py", "results/dk_2024/estimates.csv",
+                      "results/dk_2024/flow.csv", "results/stats/estimates.csv",
+                      "results/stats/tests.csv", "workflow/smesocial/notebooks.py",
+                      "workflow/smesocial/figure_plan.py", "workflow/smesocial/figure_manifest.py",
+                      "workflow/smesocial/notebook_runs.py"}
+    executed = outputs["results/notebooks/official_trends.ipynb"]
+    assert executed["rule"] == RULE
+    assert {i["path"] for i in executed["inputs"]} - {i["path"] for i in figure["inputs"]} == {
+        "notebooks/official_trends.py", "results/official/trends.csv"}
+    # the merged manifest reads every run's
+    merged = outputs["results/figures/figures.csv"]
+    assert merged["rule"] == RULE and merged["log"] == ["results/logs/notebooks.log"]
+    assert {"results/official/trends.csv", "results/dk_2024/flow.csv"} <= {
+        i["path"] for i in merged["inputs"]}
 
 
 def test_a_config_edit_that_changes_no_notebook_parameter_reruns_no_notebook(two_runs):
@@ -167,4 +177,23 @@ def test_a_config_edit_that_changes_no_notebook_parameter_reruns_no_notebook(two
     assert planned.returncode == 0, planned.stderr[-2000:]
     jobs = set(re.findall(r"^(?:local)?rule (\w+):", planned.stdout, flags=re.MULTILINE))
     assert "provenance" in jobs  # it records the configuration: the edit is seen
-    assert not {job for job in jobs if job.startswith("notebook_")}
+    assert RULE not in jobs
+
+
+def test_rerunning_the_notebooks_alone_gives_the_same_bytes_and_a_quiet_kernel(
+        two_runs, tmp_path_factory):
+    """The notebooks job on its own (in a copy of the built workflow): the same executed
+    notebooks, figures and manifests as the whole build made, and nothing from the kernel in
+    Snakemake's output."""
+    first, run1, _ = two_runs
+    workdir = tmp_path_factory.mktemp("notebooks_again") / "repo"
+    shutil.copytree(first, workdir, symlinks=True)
+    done = run_workflow(workdir, RULE, "--forcerun", RULE)
+    assert done.returncode == 0, done.stderr[-3000:]
+    ran = re.findall(r"^(?:local)?rule (\w+):", done.stdout + done.stderr, flags=re.MULTILINE)
+    assert ran == [RULE]
+    assert "[IPKernelApp]" not in done.stdout + done.stderr  # the kernel is quiet
+    again = digests(workdir / "results")
+    drawn = [name for name in run1 if name.startswith(("notebooks/", "figures/"))]
+    assert len(drawn) > 30
+    assert {name: again[name] for name in drawn} == {name: run1[name] for name in drawn}

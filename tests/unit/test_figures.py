@@ -24,6 +24,7 @@ import seaborn as sns
 from matplotlib.container import BarContainer, ErrorbarContainer
 
 from smesocial import figure_plan
+from smesocial import notebook_runs
 from smesocial import notebooks as figures
 from workflow_files import smk_imports
 from smesocial.config import Harmonised, load_config, load_harmonised, load_yaml
@@ -336,8 +337,8 @@ def executed(start: str, random_id: str) -> dict:
 
 
 def test_normalising_an_executed_notebook_removes_times_and_fixes_ids():
-    one = figures.normalise_executed_notebook(executed("2026-01-01T10:00:00", "a1b2c3"))
-    two = figures.normalise_executed_notebook(executed("2027-05-05T12:34:56", "ffee99"))
+    one = notebook_runs.normalise_executed_notebook(executed("2026-01-01T10:00:00", "a1b2c3"))
+    two = notebook_runs.normalise_executed_notebook(executed("2027-05-05T12:34:56", "ffee99"))
     assert one == two
     assert one["metadata"]["papermill"] == {"parameters": {"wave": "w"}, "exception": None}
     injected, setup = one["cells"]
@@ -345,7 +346,7 @@ def test_normalising_an_executed_notebook_removes_times_and_fixes_ids():
     assert injected["metadata"] == {"tags": ["injected-parameters"], "papermill": {"status": "completed"}}
     assert setup["metadata"] == {"papermill": {}}
     assert setup["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "1\n"}]
-    assert figures.normalise_executed_notebook(copy.deepcopy(one)) == one  # idempotent
+    assert notebook_runs.normalise_executed_notebook(copy.deepcopy(one)) == one  # idempotent
 
 
 def test_without_test_rows_the_gap_figure_has_one_panel_and_says_nothing_of_a_gap():
@@ -369,7 +370,7 @@ def test_without_test_rows_the_gap_figure_has_one_panel_and_says_nothing_of_a_ga
 def test_notebook_errors_lists_error_outputs():
     nb = {"cells": [{"outputs": [{"output_type": "error", "ename": "KeyError", "evalue": "'x'"}]},
                     {"outputs": [{"output_type": "stream", "name": "stdout", "text": "ok"}]}]}
-    assert figures.notebook_errors(nb) == ["KeyError: 'x'"]
+    assert notebook_runs.notebook_errors(nb) == ["KeyError: 'x'"]
 
 
 # --- source notebooks (jupytext percent scripts) ------------------------------------------------
@@ -385,19 +386,20 @@ def parameters_cell(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
 def default_parameters(name: str) -> dict:
     """The values a notebook's `parameters` cell defines when it runs on its own."""
     namespace: dict = {}
-    exec(parameters_cell(figures.notebook_from_script(ROOT / f"notebooks/{name}.py")).source,
-         namespace)
+    source = notebook_runs.notebook_from_script(ROOT / f"notebooks/{name}.py")
+    exec(parameters_cell(source).source, namespace)
     return {k: v for k, v in namespace.items() if not k.startswith("__")}
 
 
 @pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)
 def test_a_source_notebook_reads_with_its_parameters_cell_stable_ids_and_the_kernel(name):
     path = ROOT / f"notebooks/{name}.py"
-    nb = figures.notebook_from_script(path)
-    assert nbformat.writes(nb) == nbformat.writes(figures.notebook_from_script(path))
+    nb = notebook_runs.notebook_from_script(path)
+    assert nbformat.writes(nb) == nbformat.writes(notebook_runs.notebook_from_script(path))
     ids = [cell.id for cell in nb.cells]
     assert len(set(ids)) == len(ids) == len(nb.cells) > 3
-    assert nb.metadata == {"kernelspec": figures.KERNELSPEC, "language_info": {"name": "python"}}
+    assert nb.metadata == {"kernelspec": notebook_runs.KERNELSPEC,
+                           "language_info": {"name": "python"}}
     parameters = nb.cells.index(parameters_cell(nb))
     # imports come first (linters want them at the top), everything that reads data after
     assert [c.cell_type for c in nb.cells[:parameters]] == ["markdown", "code"]
@@ -409,12 +411,12 @@ def test_a_source_notebook_reads_with_its_parameters_cell_stable_ids_and_the_ker
 
 def test_a_cell_keeps_its_id_when_cells_are_added_around_it(tmp_path):
     source = (ROOT / "notebooks/official_trends.py").read_text(encoding="utf-8")
-    before = figures.notebook_from_script(ROOT / "notebooks/official_trends.py")
+    before = notebook_runs.notebook_from_script(ROOT / "notebooks/official_trends.py")
     edited = tmp_path / "official_trends.py"
     edited.write_text(source.replace("# %% tags=[\"parameters\"]",
                                      "# %% [markdown]\n# A new note\n\n# %% tags=[\"parameters\"]")
                       + "\n# %% [markdown]\n# ## Trends\n", encoding="utf-8")
-    after = figures.notebook_from_script(edited)
+    after = notebook_runs.notebook_from_script(edited)
     assert len(after.cells) == len(before.cells) + 2
     ids_after = {c.id for c in after.cells}
     assert {c.id for c in before.cells} <= ids_after
@@ -425,7 +427,7 @@ def test_a_cell_keeps_its_id_when_cells_are_added_around_it(tmp_path):
 
 @pytest.mark.parametrize("name", SOURCE_NOTEBOOKS)
 def test_a_notebook_opens_no_configuration_file(name):
-    nb = figures.notebook_from_script(ROOT / f"notebooks/{name}.py")
+    nb = notebook_runs.notebook_from_script(ROOT / f"notebooks/{name}.py")
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     for reading_config in ["config/", "config.yaml", "smesocial.config", "load_config", "load_yaml",
                            "load_harmonised"]:
@@ -534,36 +536,3 @@ def test_publishing_saves_records_and_shows_the_figure(tmp_path, monkeypatch):
     svg, caption = shown
     assert svg.filename == f"{tmp_path / 'fig'}.svg" and svg.data.startswith("<svg")
     assert caption.data == "**fig**: A caption."
-
-
-def test_the_kernel_listens_on_private_sockets_and_is_not_interrupted_at_shutdown(tmp_path):
-    import asyncio
-
-    options = figures.kernel_options(tmp_path)
-    sockets = options["config"]["KernelManager"]
-    assert sockets["transport"] == "ipc" and sockets["ip"] == str(tmp_path / "kernel")
-    manager = options["kernel_manager_class"]()
-    # no kernel is running: an interrupt is an error, except while shutting down (skipped)
-    with pytest.raises(RuntimeError, match="No kernel is running"):
-        asyncio.run(manager._async_interrupt_kernel())
-    manager.shutting_down = True
-    assert asyncio.run(manager._async_interrupt_kernel()) is None
-
-
-def test_executing_a_notebook_says_nothing_on_stderr(tmp_path, capfd):
-    """The kernel's own log (an unencrypted-TCP warning on every start, a KeyboardInterrupt at
-    shutdown) went to the build's output; the kernel writes to the step's stderr directly."""
-    import papermill
-
-    source = tmp_path / "in.ipynb"
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell("print(6 * 7)")]
-    nbformat.write(notebook, source)
-    for _ in range(3):
-        papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), kernel_name="smesocial",
-                                   progress_bar=False, log_output=False,
-                                   **figures.kernel_options(tmp_path))
-    executed = nbformat.read(tmp_path / "out.ipynb", as_version=4)
-    assert executed.cells[0].outputs[0]["text"] == "42\n"
-    assert capfd.readouterr().err == ""
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.ipynb", "out.ipynb"]  # sockets gone

@@ -107,6 +107,38 @@ def test_the_manifest_records_intermediates_directory_files_and_relative_scripts
     assert manifest["manifest_version"] == 2
 
 
+def test_the_outputs_of_a_job_of_several_parts_have_the_inputs_of_their_own_part(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The notebooks job runs every notebook: each notebook's outputs read only its own tables."""
+    monkeypatch.chdir(tmp_path)
+    files = {"a.csv": b"a\n", "b.csv": b"b\n", "nb.py": b"# %%\n", "results/a.png": b"A",
+             "results/b.png": b"B", "results/figures.csv": b"figure\na\nb\n"}
+    for path, data in files.items():
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_bytes(data)
+    metadata = tmp_path / ".snakemake" / "metadata"
+    for path in ("results/a.png", "results/b.png", "results/figures.csv"):
+        write_record(metadata, path, job("notebooks", 5, ["a.csv", "b.csv", "nb.py"], "n.log"))
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("", encoding="utf-8")
+    parts = {"results/a.png": ["nb.py", "a.csv"], "results/b.png": ["nb.py", "b.csv"]}
+
+    def manifest(inputs_of: dict) -> dict:
+        made = build_manifest(
+            config={}, inputs=[], outputs=["results/a.png", "results/b.png", "results/figures.csv"],
+            scripts_by_rule={"notebooks": "workflow/scripts/notebooks.py"},
+            metadata_dir=metadata, repo=tmp_path, requirements=requirements, inputs_of=inputs_of)
+        return {o["path"]: [i["path"] for i in o["inputs"]] for o in made["outputs"]}
+
+    assert manifest(parts) == {"results/a.png": ["a.csv", "nb.py"],
+                               "results/b.png": ["b.csv", "nb.py"],
+                               # not a part's own: the job's inputs
+                               "results/figures.csv": ["a.csv", "b.csv", "nb.py"]}
+    with pytest.raises(ValueError, match=r"results/a.png: inputs \['c.csv'\] are no inputs of "
+                                         r"the notebooks job that made it"):
+        manifest({"results/a.png": ["nb.py", "c.csv"]})
+
+
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", *args],
                           cwd=repo, capture_output=True, text=True, check=True).stdout

@@ -425,7 +425,7 @@ def final_outputs():
 
 
 # --- notebooks ---
-# What the notebook rules (workflow/rules/notebooks.smk) declare, worked out while the workflow
+# What the notebooks rule (workflow/rules/notebooks.smk) declares, worked out while the workflow
 # is read: a wave's figures follow from its codebook. smesocial.figure_plan is stdlib + yaml,
 # so this section imports no pandas, matplotlib or seaborn (tests/unit/test_figures.py).
 from functools import lru_cache as _lru_cache
@@ -439,14 +439,21 @@ from smesocial.figure_plan import (
     wave_profile_parameters as _wave_profile_parameters,
 )
 
-# The code the notebooks run beside their own: editing it reruns them.
-NOTEBOOK_CODE = ["workflow/smesocial/notebooks.py", "workflow/smesocial/figure_plan.py"]
+# The code the notebooks run beside their own (the figures, their manifests, the runner that
+# executes and normalises them): editing it reruns them.
+NOTEBOOK_CODE = [
+    "workflow/smesocial/notebooks.py",
+    "workflow/smesocial/figure_plan.py",
+    "workflow/smesocial/figure_manifest.py",
+    "workflow/smesocial/notebook_runs.py",
+]
 _HARMONISED_NB = _load_harmonised_nb(config["harmonised"])
 COMPARISON_FIGURES = [
     f"results/figures/dk_no_comparison.{ext}" for ext in FIGURE_FORMATS
 ]
 OFFICIAL_FIGURES = [f"results/figures/official_trends.{ext}" for ext in FIGURE_FORMATS]
 SUPPORT_FIGURES = [f"results/figures/support.{ext}" for ext in FIGURE_FORMATS]
+FIGURES_MANIFEST = "results/figures/figures.csv"
 
 
 def support_notebook():
@@ -493,31 +500,143 @@ def _in_report(path, caption, category_label):
     )
 
 
-def notebook_manifests():
-    return (
-        [f"results/figures/wave_profile_{w}_figures.csv" for w in WAVES]
-        + [
-            "results/figures/country_comparison_figures.csv",
-            "results/figures/official_trends_figures.csv",
-        ]
-        + [f"results/figures/{name}_figures.csv" for name in support_notebook()]
+_WAVE_TABLES = ["results/stats/estimates.csv", "results/stats/tests.csv"]
+_FIGURE_DIRS = {"results_dir": "results", "figures_dir": "results/figures"}
+
+
+def _notebook_run(name, notebook, tables, figures, report_as, parameters, read=()):
+    return {
+        "name": name,
+        "notebook": notebook,
+        "executed": f"results/notebooks/{name}.ipynb",
+        "manifest": f"results/figures/{name}_figures.csv",
+        "tables": list(tables),
+        "figures": list(figures),
+        "report_as": report_as,  # (caption, label) of its figures in the Snakemake report
+        "parameters": {**parameters, **_FIGURE_DIRS},
+        "config_read": list(read),
+    }
+
+
+@_lru_cache(maxsize=None)
+def notebook_runs():
+    """The notebooks the `notebooks` job executes, in order, on one kernel: per run its name,
+    source notebook, executed copy and figure manifest, the tables it opens, the figures it
+    draws, its parameters (what it needs of the configuration: a config edit that changes none
+    reruns no notebook) and the config keys they came from."""
+    runs = []
+    for wave in WAVES:
+        profile, read = read_from_config(_wave_profile_parameters, wave, _HARMONISED_NB)
+        by_sample = [f"results/{wave}/estimates_by_sample.csv"]
+        runs.append(
+            _notebook_run(
+                f"wave_profile_{wave}",
+                "notebooks/wave_profile.py",
+                [f"results/{wave}/estimates.csv", f"results/{wave}/flow.csv"]
+                + (by_sample if wave in waves_with_samples() else [])
+                + _WAVE_TABLES,
+                wave_figure_files(wave),
+                ("../report/figures_wave.rst", wave),
+                {**profile, "weighted": False},
+                read,
+            )
+        )
+    comparison, read = read_from_config(
+        _country_comparison_parameters,
+        CROSS_COUNTRY_WAVES,
+        HARMONISATION.common_scheme,
     )
+    runs.append(
+        _notebook_run(
+            "country_comparison",
+            "notebooks/country_comparison.py",
+            [
+                "results/comparisons/dk_no.csv",
+                "results/comparisons/non_comparabilities.csv",
+            ],
+            COMPARISON_FIGURES,
+            ("../report/figures_comparison.rst", "comparison"),
+            comparison,
+            read,
+        )
+    )
+    runs.append(
+        _notebook_run(
+            "official_trends",
+            "notebooks/official_trends.py",
+            ["results/official/trends.csv"],
+            OFFICIAL_FIGURES,
+            ("../report/figures_official.rst", "official"),
+            {"countries": ["DK", "NO"], "size_class": "10+"},
+        )
+    )
+    for name in support_notebook():
+        support, read = read_from_config(lambda c: {"alpha": c["alpha"]})
+        runs.append(
+            _notebook_run(
+                name,
+                f"notebooks/{name}.py",
+                ["results/ensemble/robustness.csv", "results/ensemble/draws.csv"],
+                SUPPORT_FIGURES,
+                ("../report/figures_support.rst", name),
+                support,
+                read,
+            )
+        )
+    return tuple(runs)
+
+
+def notebook_inputs():
+    """What the notebooks job reads: the source notebooks, the code beside them and every
+    table a notebook opens."""
+    runs = notebook_runs()
+    return {
+        "notebooks": sorted({run["notebook"] for run in runs}),
+        "code": NOTEBOOK_CODE,
+        "tables": sorted({table for run in runs for table in run["tables"]}),
+    }
+
+
+def notebook_figure_outputs():
+    return [
+        f
+        for run in notebook_runs()
+        for f in figure_outputs(run["figures"], *run["report_as"])
+    ]
+
+
+def notebook_run_params():
+    """Per run what scripts/notebooks.py needs (smesocial.notebook_runs.NotebookRun)."""
+    keys = ("name", "notebook", "executed", "parameters")
+    return [{key: run[key] for key in keys} for run in notebook_runs()]
+
+
+def notebook_config_read():
+    return sorted({key for run in notebook_runs() for key in run["config_read"]})
+
+
+def notebook_run_inputs():
+    """Each file a notebook run makes -> the inputs that run read (its source notebook, the
+    code and its own tables), for the provenance manifest: Snakemake records one job's inputs
+    for all its outputs, and the job runs every notebook."""
+    made = {}
+    for run in notebook_runs():
+        inputs = sorted({run["notebook"], *NOTEBOOK_CODE, *run["tables"]})
+        for path in [run["executed"], run["manifest"], *run["figures"]]:
+            made[path] = inputs
+    return made
+
+
+def notebook_manifests():
+    return [run["manifest"] for run in notebook_runs()]
 
 
 def notebook_targets():
     """Every executed notebook, figure and figure manifest (for rule all and provenance)."""
     return (
-        [f"results/notebooks/wave_profile_{w}.ipynb" for w in WAVES]
-        + [
-            "results/notebooks/country_comparison.ipynb",
-            "results/notebooks/official_trends.ipynb",
-        ]
-        + [f for w in WAVES for f in wave_figure_files(w)]
-        + COMPARISON_FIGURES
-        + OFFICIAL_FIGURES
-        + [f"results/notebooks/{name}.ipynb" for name in support_notebook()]
-        + (SUPPORT_FIGURES if support_notebook() else [])
+        [run["executed"] for run in notebook_runs()]
+        + [f for run in notebook_runs() for f in run["figures"]]
         + expand("results/{wave}/estimates_by_sample.csv", wave=waves_with_samples())
         + notebook_manifests()
-        + ["results/figures/figures.csv"]
+        + [FIGURES_MANIFEST]
     )

@@ -28,5 +28,7 @@ rule provenance:
         config=config,
         # rule -> the entry script it runs, for every stage whose outputs the manifest lists
         scripts_by_rule=lambda wildcards: rule_scripts(),
+        # each notebook run's outputs -> that run's own inputs (one job runs them all)
+        inputs_of=notebook_run_inputs(),
     script:
         "../scripts/provenance.py"

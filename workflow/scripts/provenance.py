@@ -12,6 +12,7 @@ def step(snakemake) -> None:
         inputs=[*snakemake.input.raw, *snakemake.input.config_files],
         outputs=list(snakemake.input.outputs),
         scripts_by_rule=snakemake.params.scripts_by_rule,
+        inputs_of=snakemake.params.inputs_of,
         metadata_dir=Path(".snakemake/metadata"),
         repo=Path("."),
         requirements=Path("workflow/envs/requirements.txt"),

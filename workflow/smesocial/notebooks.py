@@ -14,25 +14,21 @@ manifest CSV; a notebook publishes its figures through one `Publisher`.
 Which figures a wave gets, the formats and the labels from the configuration are in
 smesocial.figure_plan (light enough for Snakemake to import while it reads the workflow).
 
-`notebook_from_script` reads a source notebook (a jupytext percent script) with stable cell
-ids; `normalise_executed_notebook` strips what papermill and nbclient record about time from an
-executed notebook, so the notebooks kept for audit are byte-identical across runs too.
+The manifests are smesocial.figure_manifest's; running the source notebooks (stable cell ids,
+one kernel for all, executed notebooks without run times) is smesocial.notebook_runs', which the
+kernel never imports.
 """
 
 from __future__ import annotations
 
 import hashlib
 import textwrap
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import jupytext
 import matplotlib as mpl
-import nbformat
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -40,14 +36,14 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
-from nbformat import NotebookNode
 
 from smesocial.clean import RULE_LABELS
 # The figure plan is what the workflow reads at parse time; figures re-exports it, so callers
 # draw and plan with one set of names.
 from smesocial.figure_plan import (FORMATS, WAVE_FIGURES, one_line, segment_labels,  # noqa: F401
                                    wave_figures)
-from smesocial.tables import write_csv
+from smesocial.figure_manifest import (MANIFEST_COLUMNS, merge_manifests,  # noqa: F401
+                                       update_manifest)
 
 # --------------------------------------------------------------------------------------------
 # Theme
@@ -943,10 +939,6 @@ def draw_support(robustness: pd.DataFrame, rows: Sequence[Mapping[str, str]], *,
 # --------------------------------------------------------------------------------------------
 # Saving, with a manifest record per file
 
-MANIFEST_COLUMNS = ["figure", "format", "path", "sha256", "bytes", "caption", "sources",
-                    "notebook", "executed_notebook", "rule"]
-
-
 @dataclass(frozen=True)
 class FigureMeta:
     """What the manifest records about a figure beside its files."""
@@ -1004,118 +996,3 @@ class Publisher:
                           manifest=self.manifest)
         save_figure(drawn.figure, stem, meta)
         display(SVG(filename=f"{stem}.svg"), Markdown(f"**{Path(stem).name}**: {meta.caption}"))
-
-
-def update_manifest(path: str | Path, records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """Add the records to the manifest CSV at `path` (created if missing), replacing its rows of
-    the same figure and format; rows sorted by figure and format, so the bytes are stable."""
-    path = Path(path)
-    new = pd.DataFrame(list(records), columns=MANIFEST_COLUMNS).astype(str)
-    if path.is_file():
-        old = pd.read_csv(path, dtype=str, keep_default_na=False)
-        replaced = set(zip(new["figure"], new["format"]))
-        old = old[[key not in replaced for key in zip(old["figure"], old["format"])]]
-        new = pd.concat([old[MANIFEST_COLUMNS], new], ignore_index=True)
-    out = new.sort_values(["figure", "format"], kind="stable", ignore_index=True)
-    write_csv(out, path)
-    return out
-
-
-def merge_manifests(paths: Iterable[str | Path]) -> pd.DataFrame:
-    """The notebooks' manifests as one table sorted by figure and format; a figure that two
-    manifests list is an error (figure names are unique)."""
-    frames = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in paths]
-    merged = (pd.concat(frames, ignore_index=True) if frames
-              else pd.DataFrame(columns=MANIFEST_COLUMNS))
-    twice = merged[merged.duplicated(["figure", "format"], keep=False)]
-    if not twice.empty:
-        raise ValueError(f"figure(s) in more than one manifest: {sorted(set(twice['figure']))}")
-    return merged.sort_values(["figure", "format"], kind="stable",
-                              ignore_index=True)[MANIFEST_COLUMNS]
-
-
-# --------------------------------------------------------------------------------------------
-# Source notebooks (jupytext percent scripts) and executed notebooks
-
-KERNELSPEC = {"name": "smesocial", "display_name": "smesocial (.venv)", "language": "python"}
-
-
-def notebook_from_script(path: str | Path) -> NotebookNode:
-    """The notebook a jupytext percent script (notebooks/*.py) stands for, ready for papermill.
-
-    Each cell gets an id derived from its type and source, numbered on repeats: jupytext stores
-    no ids and nbformat draws random ones, which would change the executed notebook's bytes on
-    every run. The notebook's metadata is the `smesocial` kernel only: jupytext's own (its
-    version, the text format) says nothing about the run."""
-    nb = jupytext.read(path, fmt="py:percent")
-    nb.metadata = nbformat.from_dict({"kernelspec": dict(KERNELSPEC),
-                                      "language_info": {"name": "python"}})
-    seen: Counter[str] = Counter()
-    for cell in nb.cells:
-        digest = hashlib.sha256(f"{cell.cell_type}\n{cell.source}".encode()).hexdigest()[:12]
-        seen[digest] += 1
-        cell["id"] = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
-    nbformat.validate(nb)
-    return nb
-
-
-@lru_cache(maxsize=None)
-def quiet_kernel_manager() -> type:
-    """jupyter_client's kernel manager, except that shutting an idle kernel down does not first
-    interrupt it: jupyter_client sends SIGINT before every shutdown request, and a kernel still
-    handling its last message then logs "[IPKernelApp] ERROR | KeyboardInterrupt caught in
-    kernel" on the build's output although nothing went wrong. A kernel that does not stop on
-    the shutdown request is still killed (jupyter_client's own fallback)."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class QuietShutdownKernelManager(AsyncKernelManager):
-        async def _async_interrupt_kernel(self) -> None:
-            if self.shutting_down:
-                return
-            await super()._async_interrupt_kernel()
-
-    return QuietShutdownKernelManager
-
-
-def kernel_options(scratch: str | Path) -> dict[str, Any]:
-    """papermill's (nbclient's) options for the notebooks' kernel: its sockets are Unix domain
-    sockets in `scratch` (a private temporary directory), not TCP ports every local user can
-    connect to without encryption (ipykernel warns about those on every start), and it is shut
-    down without an interrupt (quiet_kernel_manager)."""
-    from traitlets.config import Config
-
-    sockets = {"transport": "ipc", "ip": str(Path(scratch) / "kernel")}
-    return {"config": Config({"KernelManager": sockets}),
-            "kernel_manager_class": quiet_kernel_manager()}
-
-
-# Recorded at run time by papermill (notebook and cells) and nbclient (cells); everything else
-# an executed notebook holds follows from the notebook, its parameters and its inputs.
-VOLATILE_PAPERMILL_KEYS = ("start_time", "end_time", "duration")
-INJECTED_TAG = "injected-parameters"
-
-
-def normalise_executed_notebook(nb: Any) -> Any:
-    """Strip the times papermill records (start, end and duration of the notebook and of each
-    cell) and give papermill's injected-parameters cell a fixed id (nbformat draws a random one).
-    Per-cell timings and split stream outputs are nbclient's to avoid: scripts/notebooks.py executes
-    with `record_timing=False, coalesce_streams=True`. In place on a NotebookNode or a plain
-    dict; returns it."""
-    papermill = nb.get("metadata", {}).get("papermill")
-    if isinstance(papermill, dict):
-        for key in VOLATILE_PAPERMILL_KEYS:
-            papermill.pop(key, None)
-    for cell in nb.get("cells", []):
-        metadata = cell.setdefault("metadata", {})
-        if isinstance(metadata.get("papermill"), dict):
-            for key in VOLATILE_PAPERMILL_KEYS:
-                metadata["papermill"].pop(key, None)
-        if INJECTED_TAG in metadata.get("tags", []):
-            cell["id"] = INJECTED_TAG
-    return nb
-
-
-def notebook_errors(nb: Mapping[str, Any]) -> list[str]:
-    """The error outputs of an executed notebook, as 'ename: evalue'."""
-    return [f"{o.get('ename')}: {o.get('evalue')}" for cell in nb.get("cells", [])
-            for o in cell.get("outputs", []) if o.get("output_type") == "error"]

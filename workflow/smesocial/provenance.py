@@ -168,24 +168,34 @@ def build_manifest(
     metadata_dir: Path,
     repo: Path,
     requirements: Path,
+    inputs_of: Mapping[str, Iterable[str]] | None = None,
 ) -> dict[str, Any]:
     """`outputs` are the build's final outputs; the manifest lists them (`final: true`) and every
     file the build made to reach them (`final: false`), each with the rule and script that made
-    it, the inputs it read (with checksums) and its log."""
+    it, the inputs it read (with checksums) and its log.
+
+    The inputs of a file are its job's, as Snakemake recorded them, except for a file in
+    `inputs_of`: a job that runs independent parts (the notebooks job, a notebook per part)
+    names there what the part that made the file read. Those must be inputs of the job."""
     finals = set(outputs)
     records = snakemake_records(metadata_dir)
+    own_inputs = {path: sorted(set(inputs)) for path, inputs in (inputs_of or {}).items()}
     produced = []
     for made in made_by_build(sorted(finals), records):
         record = records.get(made) or {}
         rule = record.get("rule", "unknown")
-        job_inputs = [file_record(p) for p in sorted(record.get("input", [])) if Path(p).is_file()]
+        recorded = sorted(record.get("input", []))
         for path in _files_of(made):
+            names = own_inputs.get(path, recorded)
+            if not set(names) <= set(recorded):
+                raise ValueError(f"{path}: inputs {sorted(set(names) - set(recorded))} are no "
+                                 f"inputs of the {rule} job that made it")
             produced.append({
                 **file_record(path),
                 "final": made in finals,
                 "rule": rule,
                 "script": scripts_by_rule.get(rule),
-                "inputs": job_inputs,
+                "inputs": [file_record(p) for p in names if Path(p).is_file()],
                 "log": sorted(record.get("log", [])),
             })
     return {
