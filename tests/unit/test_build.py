@@ -321,34 +321,39 @@ def test_of_several_jobs_reported_failed_those_that_said_why_are_shown(tmp_path)
 
 # --- the report after a build ----------------------------------------------------------------
 
-# Stands in for Snakemake: logs each call's arguments, makes the report it is asked for, and
-# otherwise prints a build that ran one step (STEPS=1) or found nothing to do; REPORT_FAILS=1:
-# the report fails.
+# Stands in for Snakemake: logs each call's arguments; prints a build that ran one step
+# (STEPS=1) or found nothing to do, unless it is asked for the report alone; makes the report
+# it is asked for (after the build with --report-after-run), or fails to (REPORT_FAILS=1).
 FAKE_SNAKEMAKE = """\
 import os, sys
 from pathlib import Path
 with open("calls.txt", "a", encoding="utf-8") as calls:
     calls.write(" ".join(sys.argv[1:]) + "\\n")
-if "--report" in sys.argv and os.environ.get("REPORT_FAILS") == "1":
+report = sys.argv[sys.argv.index("--report") + 1] if "--report" in sys.argv else None
+if report is None or "--report-after-run" in sys.argv:
+    if os.environ.get("STEPS") == "1":
+        print("localrule summary:\\n    jobid: 1\\n    log: results/logs/summary.log\\n"
+              "Finished jobid: 1 (Rule: summary)\\n1 of 1 steps (100%) done")
+    else:
+        print("Building DAG of jobs...\\nNothing to be done (all requested files are present "
+              "and up to date).")
+if report is not None and os.environ.get("REPORT_FAILS") == "1":
     print("WorkflowError:\\nFile x missing")
     sys.exit(1)
-elif "--report" in sys.argv:
-    Path(sys.argv[sys.argv.index("--report") + 1]).write_text("report", encoding="utf-8")
-elif os.environ.get("STEPS") == "1":
-    print("localrule summary:\\n    jobid: 1\\n    log: results/logs/summary.log\\n"
-          "Finished jobid: 1 (Rule: summary)\\n1 of 1 steps (100%) done")
-else:
-    print("Building DAG of jobs...\\nNothing to be done (all requested files are present and "
-          "up to date).")
+if report is not None:
+    Path(report).write_text("report", encoding="utf-8")
 """
+AFTER_RUN = " ".join([*BASE, "--report", "results/report.html", "--report-after-run"])
+SECOND = " ".join([*BASE, "--report", "results/report.html"])
 
 
 @pytest.fixture
 def fake_checkout(tmp_path, monkeypatch):
-    """A checkout with a config and a stand-in Snakemake; returns the command that runs it and
-    a function giving the arguments of each call so far."""
+    """A checkout with a config (unchanged for a minute) and a stand-in Snakemake; returns the
+    command that runs it and a function giving the arguments of each call so far."""
     (tmp_path / "config").mkdir()
     (tmp_path / "config" / "config.yaml").write_text("alpha: 0.05\n", encoding="utf-8")
+    _older(tmp_path / "config" / "config.yaml", 60)
     (tmp_path / "results").mkdir()
     (tmp_path / "fake_snakemake.py").write_text(FAKE_SNAKEMAKE, encoding="utf-8")
     monkeypatch.chdir(tmp_path)
@@ -367,13 +372,24 @@ def _older(path: Path, seconds: float) -> None:
     os.utime(path, (stamp, stamp))
 
 
+def _built_earlier(report: bool = True) -> None:
+    """The manifest (and report) of an earlier build, begun after every input changed."""
+    Path("results/provenance.json").write_text("{}", encoding="utf-8")
+    _older(Path("results/provenance.json"), 30)
+    Path(build.LAST_BUILD).parent.mkdir(parents=True, exist_ok=True)
+    Path(build.LAST_BUILD).touch()
+    _older(Path(build.LAST_BUILD), 40)
+    if report:
+        Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+        _older(Path(build.REPORT), 20)
+
+
 def test_a_build_that_ran_nothing_leaves_a_current_report_alone(fake_checkout, capsys):
     command, called = fake_checkout
-    (Path("results") / "provenance.json").write_text("{}", encoding="utf-8")
-    _older(Path("results/provenance.json"), 60)
-    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    _built_earlier()
+    assert not build.steps_likely(Path("."))
     assert build.main(command) == 0
-    assert called() == [" ".join(BASE)]  # the build only: no second Snakemake for the report
+    assert called() == [" ".join(BASE)]  # the build only: no report made, in it or after it
     assert Path(build.REPORT).read_text(encoding="utf-8") == "last build's report"
     assert not Path(build.REPORT_LOG).exists()
     last = capsys.readouterr().err.strip().splitlines()[-1]
@@ -382,16 +398,60 @@ def test_a_build_that_ran_nothing_leaves_a_current_report_alone(fake_checkout, c
             "it)") in last
 
 
-def test_a_build_that_ran_a_step_remakes_the_report(fake_checkout, capsys, monkeypatch):
+@pytest.mark.parametrize("changed", ["no manifest", "no build", "config/config.yaml",
+                                     "workflow/x.smk", "Snakefile"])
+def test_where_a_step_will_likely_run_the_builds_own_snakemake_makes_the_report(
+        fake_checkout, capsys, monkeypatch, changed):
     command, called = fake_checkout
-    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    _built_earlier()
+    if changed == "no manifest":
+        Path("results/provenance.json").unlink()
+    elif changed == "no build":
+        Path(build.LAST_BUILD).unlink()
+    else:  # an input edited since the last build began
+        Path(changed).parent.mkdir(parents=True, exist_ok=True)
+        Path(changed).write_text("edited\n", encoding="utf-8")
+    assert build.steps_likely(Path("."))
     monkeypatch.setenv("STEPS", "1")
     assert build.main(command) == 0
-    assert called() == [" ".join(BASE), " ".join([*BASE, "--report", build.REPORT])]
+    assert called() == [AFTER_RUN]  # one Snakemake: no second reading of the workflow
     assert Path(build.REPORT).read_text(encoding="utf-8") == "report"
     err = capsys.readouterr().err
     assert "smesocial: [1/1] summary" in err
     assert "done: 1 step(s) run." in err and "report in results/report.html (remade)" in err
+    # the build is recorded as begun before it ran: an input edited meanwhile counts as edited
+    assert abs(Path(build.LAST_BUILD).stat().st_mtime - time.time()) < 60
+    assert build.steps_likely(Path(".")) is (changed == "no manifest")  # (the fake writes none)
+
+
+def test_a_failed_build_is_no_record_of_a_build(fake_checkout, monkeypatch):
+    command, _ = fake_checkout
+    _built_earlier()
+    Path("config/config.yaml").write_text("alpha: 0.1\n", encoding="utf-8")
+    before = Path(build.LAST_BUILD).stat().st_mtime
+    monkeypatch.setenv("STEPS", "1")
+    monkeypatch.setenv("REPORT_FAILS", "1")
+    assert build.main(command) == 1
+    assert Path(build.LAST_BUILD).stat().st_mtime == before
+    assert build.steps_likely(Path("."))
+
+
+def test_a_cache_newer_than_the_last_build_is_no_edit(fake_checkout):
+    _built_earlier()
+    Path("workflow/__pycache__").mkdir(parents=True)
+    Path("workflow/__pycache__/x.cpython-311.pyc").write_bytes(b"")
+    assert not build.steps_likely(Path("."))
+
+
+def test_a_step_that_ran_unforeseen_gets_the_report_from_a_second_snakemake(
+        fake_checkout, capsys, monkeypatch):
+    command, called = fake_checkout
+    _built_earlier()
+    monkeypatch.setenv("STEPS", "1")  # a --forcerun, say: no input changed
+    assert build.main(command) == 0
+    assert called() == [" ".join(BASE), SECOND]
+    assert Path(build.REPORT).read_text(encoding="utf-8") == "report"
+    assert "report in results/report.html (remade)" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("state, reason", [
@@ -401,38 +461,45 @@ def test_a_build_that_ran_a_step_remakes_the_report(fake_checkout, capsys, monke
 def test_a_missing_or_outdated_report_is_made_though_nothing_ran(fake_checkout, capsys, state,
                                                                    reason):
     command, called = fake_checkout
-    (Path("results") / "provenance.json").write_text("{}", encoding="utf-8")
+    _built_earlier(report=state != "missing")
     if state != "missing":
-        Path(build.REPORT).write_text("a report of older results", encoding="utf-8")
         _older(Path(build.REPORT), 60)
     assert build.main(command) == 0
-    assert called()[-1] == " ".join([*BASE, "--report", build.REPORT])
+    assert called() == [" ".join(BASE), SECOND]
     assert Path(build.REPORT).read_text(encoding="utf-8") == "report"
     assert f"report in results/report.html ({reason})" in capsys.readouterr().err
 
 
 def test_the_report_option_remakes_a_current_report_after_a_no_op(fake_checkout, capsys):
     command, called = fake_checkout
-    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    _built_earlier()
     assert build.main(["--report", *command]) == 0
-    assert len(called()) == 2 and called()[1].endswith(f"--report {build.REPORT}")
+    assert called() == [AFTER_RUN]
     assert Path(build.REPORT).read_text(encoding="utf-8") == "report"
     assert "(remade, as asked)" in capsys.readouterr().err
     # with a command that builds nothing it is refused, before Snakemake runs
     assert build.main(["--report", *command, "--dry-run"]) == 2
-    assert len(called()) == 2
+    assert len(called()) == 1
     assert capsys.readouterr().err.strip() == ("smesocial: --report goes with a build; this "
                                                "command builds nothing")
 
 
 def test_a_failed_report_takes_the_old_one_with_it(fake_checkout, capsys, monkeypatch):
     command, _ = fake_checkout
-    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    _built_earlier()
     monkeypatch.setenv("STEPS", "1")
     monkeypatch.setenv("REPORT_FAILS", "1")
-    assert build.main(command) == 1
+    assert build.main(command) == 1  # by a second Snakemake
     assert not Path(build.REPORT).exists()
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-2:] == ["smesocial: building results/report.html failed (log: "
                         "results/logs/report.log)",
                         "smesocial: Snakemake stopped: WorkflowError: File x missing"]
+    Path(build.REPORT).write_text("last build's report", encoding="utf-8")
+    Path("results/provenance.json").unlink()
+    assert build.main(command) == 1  # by the build's own Snakemake
+    assert not Path(build.REPORT).exists()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "smesocial: Snakemake stopped: WorkflowError: File x missing"
+    assert ("smesocial: Snakemake's output: results/logs/snakemake.log; results/report.html is "
+            "made after a complete build only") in err

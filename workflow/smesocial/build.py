@@ -18,9 +18,11 @@ reviewer must not take them for current results), with results/report.html of th
 the last lines on stderr name the step that failed, its log, and its own message. After a successful build the
 Snakemake report (results/report.html) is remade when it is out of date: when a step ran, or
 the report is missing or older than results/provenance.json (a build outside run.sh); a build
-that ran nothing leaves it alone (it costs a second Snakemake start-up). `--report` before the
-Snakemake command (`bash workflow/run.sh report`) remakes it after any build. A summary line
-says where everything is.
+that ran nothing leaves it alone. Where a step will most likely run (an input is newer than
+provenance.json), the build's own Snakemake makes it right after the build
+(--report-after-run); otherwise a second Snakemake does, if needed (it reads the workflow again:
+a second start-up). `--report` before the Snakemake command (`bash workflow/run.sh report`)
+remakes it after any build. A summary line says where everything is.
 
 Commands that build nothing (--dry-run, --unlock, --summary, --list-..., --dag, --lint ...) pass
 Snakemake's output through, make no report and remove nothing.
@@ -520,8 +522,12 @@ def run_build(command: Sequence[str], workdir: Path, configs: Sequence[str],
     output: list[str] = []
     started = time.time()
     interrupt = _Interrupt()
+    # The same Snakemake makes the report right after the build when a step will most likely
+    # run (no second process reading the workflow again); else a second one makes it if needed.
+    report_in_run = force_report or steps_likely(workdir)
+    running = [*command, *REPORT_AFTER_RUN] if report_in_run else list(command)
     with log_path.open("w", encoding="utf-8") as log:
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(running, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                    text=True, errors="replace")
         previous = signal.signal(signal.SIGINT, interrupt)
         try:
@@ -540,7 +546,11 @@ def run_build(command: Sequence[str], workdir: Path, configs: Sequence[str],
             signal.signal(signal.SIGINT, previous)
         progress.close()
         if code == 0:
-            return _after_success(command, workdir, progress, force_report)
+            stamp = workdir / LAST_BUILD
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            stamp.touch()
+            os.utime(stamp, (started, started))
+            return _after_success(command, workdir, progress, force_report, report_in_run)
         if code < 0:  # its jobs may still be writing: remove nothing but the old report
             remove([REPORT], workdir)
             say(f"{PREFIX}Snakemake's output: {SNAKEMAKE_LOG}",
@@ -593,6 +603,33 @@ def _remove_stale(command: Sequence[str], workdir: Path, started: float,
     return list(stale)
 
 
+# Where a build's inputs are: when one changed since the last successful build began (or there
+# is no record of one, or no provenance manifest), a step will most likely run: a cold build,
+# an edit. Only where the report is made depends on this guess (by the build's own Snakemake,
+# or by a second one when needed), never whether the report is current.
+SOURCES = ("Snakefile", "config", "data", "manuscript", "notebooks", "workflow")
+LAST_BUILD = ".snakemake/smesocial-last-build"  # its mtime: when the last good build began
+REPORT_AFTER_RUN = ["--report", REPORT, "--report-after-run"]
+
+
+def steps_likely(workdir: Path) -> bool:
+    """Whether a file the build reads (SOURCES, caches left out) changed since the last
+    successful build began, or there was none (no record of it, no provenance manifest)."""
+    stamp = workdir / LAST_BUILD
+    if not (stamp.is_file() and (workdir / PROVENANCE).is_file()):
+        return True
+    written = stamp.stat().st_mtime
+    for name in SOURCES:
+        path = workdir / name
+        if path.is_file() and path.stat().st_mtime > written:
+            return True
+        for folder, subfolders, files in os.walk(path):
+            subfolders[:] = [d for d in subfolders if d != "__pycache__" and not d.startswith(".")]
+            if any(Path(folder, f).stat().st_mtime > written for f in files):
+                return True
+    return False
+
+
 def report_reason(workdir: Path, steps_run: int, forced: bool = False) -> str | None:
     """Why the report must be (re)made after a successful build, or None when the one there
     is current: nothing ran, and it is newer than the provenance manifest, which every change
@@ -626,12 +663,14 @@ def make_report(command: Sequence[str], workdir: Path) -> int:
 
 
 def _after_success(command: Sequence[str], workdir: Path, progress: Progress,
-                   force_report: bool = False) -> int:
+                   force_report: bool = False, report_made: bool = False) -> int:
     reason = report_reason(workdir, len(progress.finished), force_report)
-    if reason is not None:
+    if reason is not None and not report_made:
         code = make_report(command, workdir)
         if code != 0:
             return code
+    elif report_made:  # by the build's Snakemake, after the build: current whatever ran
+        reason = reason or "remade"
     lines = []
     if progress.warned:
         lines.append(f"{PREFIX}{len(progress.warned)} step(s) logged warnings: read the logs "
