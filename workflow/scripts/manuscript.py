@@ -1,11 +1,12 @@
 """Snakemake entry: the manuscript -> results/manuscript/paper.{html,pdf} and values.csv (every
 inline number with its source file, selector, column, raw value, rule and script)."""
 
+import time
 from pathlib import Path
 
 import pandas as pd
 
-from smesocial.manuscript import (add_source_notes, choose_renderer, render_build,
+from smesocial.manuscript import (RENDERED_IN, add_source_notes, choose_renderer, render_build,
                                   source_date_epoch, stage_build)
 from smesocial.manuscript_values import (collect, figure_notes, provenance_table,
                                          sources_markdown, table_notes, variables,
@@ -46,9 +47,12 @@ def step(snakemake) -> None:
     timestamp = source_date_epoch(root)
     log.info("%d values, %d tables, %d figures staged in %s; rendering with %s (timestamp %d)",
              len(values), len(tables), len(figures), build, renderer.description, timestamp)
+    rendering = time.perf_counter()
     html, pdf = render_build(build, Path(inputs.paper).name, nested, Path(out.html).parent,
                              renderer, bibliography=Path(inputs.bibliography).name,
                              timestamp=timestamp)
+    # read by workflow/bench/build.py: a paper edit's cost beyond the renderer's own
+    log.info("%s%.3f s wall", RENDERED_IN, time.perf_counter() - rendering)
     for made, wanted in ((html, out.html), (pdf, out.pdf)):
         if Path(made).resolve() != Path(wanted).resolve():
             Path(made).replace(wanted)

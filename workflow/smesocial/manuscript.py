@@ -320,6 +320,9 @@ def check_variables(text: str, variables: Mapping[str, Any], source: str) -> Non
             lookup(variables, match.group(2), source)
 
 
+RENDERED_IN = "rendered HTML and PDF in "  # the manuscript step's log line of the render's time
+
+
 def render_build(build: Path, paper: str, variables: Mapping[str, Any], out_dir: Path,
                  renderer: Renderer, *, bibliography: str | None,
                  timestamp: int) -> tuple[Path, Path]:
