@@ -44,7 +44,10 @@ def test_step_costs_and_the_render_time_are_read_from_the_logs(tmp_path):
     (tmp_path / "manuscript.log").write_text(
         "INFO smesocial: rendered HTML and PDF in 2.418 s wall\nINFO smesocial: step cost: "
         "2.100 s CPU in its process, 1.900 s in the processes it ran\n", encoding="utf-8")
-    (tmp_path / "snakemake.log").write_text("Building DAG of jobs...\n", encoding="utf-8")
+    # Snakemake's output, with the steps' lines in it: no step's own log
+    (tmp_path / "snakemake.log").write_text(
+        "Building DAG of jobs...\nINFO smesocial: step cost: 1.250 s CPU in its process, "
+        "0.000 s in the processes it ran\n", encoding="utf-8")
     assert bench.step_costs(tmp_path) == {"dk_2024/clean.log": 1.25, "manuscript.log": 4.0}
     text = (tmp_path / "manuscript.log").read_text(encoding="utf-8")
     assert bench.render_seconds(text) == 2.418

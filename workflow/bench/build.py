@@ -47,6 +47,7 @@ PAPER = "manuscript/paper.qmd"
 EDIT = "This sentence was added to measure what a paper edit costs.\n\n"
 STEP_COST = re.compile(r"step cost: ([0-9.]+) s CPU in its process, ([0-9.]+) s in the "
                        r"processes it ran")
+NOT_A_STEP = {"snakemake.log", "report.log"}  # smesocial.build's copies of Snakemake's output
 RENDERED = re.compile(r"rendered HTML and PDF in ([0-9.]+) s wall")
 STEPS_RUN = re.compile(r"done: (\d+) step\(s\) run")
 COLUMNS = ["scenario", "runs", "wall_min_s", "wall_median_s", "cpu_min_s", "cpu_median_s",
@@ -130,6 +131,8 @@ def step_costs(logs: Path) -> dict[str, float]:
     processes it ran."""
     costs = {}
     for path in sorted(logs.rglob("*.log")):
+        if path.name in NOT_A_STEP:  # they repeat what the steps printed
+            continue
         found = STEP_COST.findall(path.read_text(encoding="utf-8", errors="replace"))
         if found:
             own, children = found[-1]
