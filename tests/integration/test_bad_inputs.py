@@ -281,8 +281,8 @@ def build_env(workdir: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(workdir / "workflow")}
 
 
-def run_sh(workdir: Path, *args: str) -> Run:
-    done = subprocess.run(["bash", "workflow/run.sh", "build", *args], cwd=workdir,
+def run_sh(workdir: Path, *args: str, command: str = "build") -> Run:
+    done = subprocess.run(["bash", "workflow/run.sh", command, *args], cwd=workdir,
                           env=build_env(workdir), capture_output=True, text=True, timeout=900)
     return Run(done.returncode, done.stderr)
 
@@ -342,6 +342,8 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     runs["report after rebuild"] = report.stat().st_mtime_ns
     runs["no-op"] = run_sh(workdir, *TARGETS)
     runs["report after no-op"] = report.stat().st_mtime_ns
+    runs["report on demand"] = run_sh(workdir, *TARGETS, command="report")
+    runs["report after asking"] = report.stat().st_mtime_ns
     return runs
 
 
@@ -426,6 +428,11 @@ def test_a_build_with_nothing_to_do_leaves_the_report_alone(faults):
     assert ("report in results/report.html (up to date; `bash workflow/run.sh report` remakes "
             "it)") in run.last
     assert faults["report after no-op"] == faults["report after rebuild"]  # not rewritten
+    asked = faults["report on demand"]
+    assert asked.returncode == 0, asked.stderr
+    assert asked.last.startswith("smesocial: done: nothing to rebuild, results/ was up to date.")
+    assert "report in results/report.html (remade, as asked)" in asked.last
+    assert faults["report after asking"] > faults["report after no-op"]
 
 
 # Faults a build meets at start-up, before any step runs, each in a copy: (id, edit of the
