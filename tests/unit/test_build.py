@@ -6,6 +6,7 @@ removes. (tests/integration/test_bad_inputs.py runs it on real builds.)"""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -398,14 +399,14 @@ def test_a_build_that_ran_nothing_leaves_a_current_report_alone(fake_checkout, c
             "it)") in last
 
 
-@pytest.mark.parametrize("changed", ["no manifest", "no build", "config/config.yaml",
+@pytest.mark.parametrize("changed", ["no results", "no build", "config/config.yaml",
                                      "workflow/x.smk", "Snakefile"])
 def test_where_a_step_will_likely_run_the_builds_own_snakemake_makes_the_report(
         fake_checkout, capsys, monkeypatch, changed):
     command, called = fake_checkout
     _built_earlier()
-    if changed == "no manifest":
-        Path("results/provenance.json").unlink()
+    if changed == "no results":
+        shutil.rmtree("results")
     elif changed == "no build":
         Path(build.LAST_BUILD).unlink()
     else:  # an input edited since the last build began
@@ -421,7 +422,7 @@ def test_where_a_step_will_likely_run_the_builds_own_snakemake_makes_the_report(
     assert "done: 1 step(s) run." in err and "report in results/report.html (remade)" in err
     # the build is recorded as begun before it ran: an input edited meanwhile counts as edited
     assert abs(Path(build.LAST_BUILD).stat().st_mtime - time.time()) < 60
-    assert build.steps_likely(Path(".")) is (changed == "no manifest")  # (the fake writes none)
+    assert not build.steps_likely(Path("."))
 
 
 def test_a_failed_build_is_no_record_of_a_build(fake_checkout, monkeypatch):
@@ -434,6 +435,13 @@ def test_a_failed_build_is_no_record_of_a_build(fake_checkout, monkeypatch):
     assert build.main(command) == 1
     assert Path(build.LAST_BUILD).stat().st_mtime == before
     assert build.steps_likely(Path("."))
+
+
+def test_a_build_of_some_targets_only_is_a_record_of_a_build(fake_checkout):
+    """No provenance manifest (it was no target): still no edit since the last build."""
+    _built_earlier()
+    Path("results/provenance.json").unlink()
+    assert not build.steps_likely(Path("."))
 
 
 def test_a_cache_newer_than_the_last_build_is_no_edit(fake_checkout):
@@ -496,7 +504,7 @@ def test_a_failed_report_takes_the_old_one_with_it(fake_checkout, capsys, monkey
                         "results/logs/report.log)",
                         "smesocial: Snakemake stopped: WorkflowError: File x missing"]
     Path(build.REPORT).write_text("last build's report", encoding="utf-8")
-    Path("results/provenance.json").unlink()
+    Path(build.LAST_BUILD).unlink()
     assert build.main(command) == 1  # by the build's own Snakemake
     assert not Path(build.REPORT).exists()
     err = capsys.readouterr().err.strip().splitlines()

@@ -515,6 +515,9 @@ class _Interrupt:
 
 def run_build(command: Sequence[str], workdir: Path, configs: Sequence[str],
               force_report: bool = False) -> int:
+    # The same Snakemake makes the report right after the build when a step will most likely
+    # run (no second process reading the workflow again); else a second one makes it if needed.
+    report_in_run = force_report or steps_likely(workdir)
     log_path = workdir / SNAKEMAKE_LOG
     log_path.parent.mkdir(parents=True, exist_ok=True)
     verbose = os.environ.get(VERBOSE, "") not in ("", "0")
@@ -522,9 +525,6 @@ def run_build(command: Sequence[str], workdir: Path, configs: Sequence[str],
     output: list[str] = []
     started = time.time()
     interrupt = _Interrupt()
-    # The same Snakemake makes the report right after the build when a step will most likely
-    # run (no second process reading the workflow again); else a second one makes it if needed.
-    report_in_run = force_report or steps_likely(workdir)
     running = [*command, *REPORT_AFTER_RUN] if report_in_run else list(command)
     with log_path.open("w", encoding="utf-8") as log:
         process = subprocess.Popen(running, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -604,9 +604,9 @@ def _remove_stale(command: Sequence[str], workdir: Path, started: float,
 
 
 # Where a build's inputs are: when one changed since the last successful build began (or there
-# is no record of one, or no provenance manifest), a step will most likely run: a cold build,
-# an edit. Only where the report is made depends on this guess (by the build's own Snakemake,
-# or by a second one when needed), never whether the report is current.
+# is no record of one, or no results/), a step will most likely run: a cold build, an edit.
+# Only where the report is made depends on this guess (by the build's own Snakemake, or by a
+# second one when needed), never whether the report is current.
 SOURCES = ("Snakefile", "config", "data", "manuscript", "notebooks", "workflow")
 LAST_BUILD = ".snakemake/smesocial-last-build"  # its mtime: when the last good build began
 REPORT_AFTER_RUN = ["--report", REPORT, "--report-after-run"]
@@ -614,9 +614,9 @@ REPORT_AFTER_RUN = ["--report", REPORT, "--report-after-run"]
 
 def steps_likely(workdir: Path) -> bool:
     """Whether a file the build reads (SOURCES, caches left out) changed since the last
-    successful build began, or there was none (no record of it, no provenance manifest)."""
+    successful build began, or there was none (no record of it, no results/)."""
     stamp = workdir / LAST_BUILD
-    if not (stamp.is_file() and (workdir / PROVENANCE).is_file()):
+    if not (stamp.is_file() and (workdir / RESULTS).is_dir()):
         return True
     written = stamp.stat().st_mtime
     for name in SOURCES:
