@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 import runpy
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -202,6 +204,19 @@ class ParamsOnly:
         return getattr(self._snakemake, name)
 
 
+RESOURCES_PREFIX = "process resources: "
+
+
+def resource_line() -> str:
+    """The process's CPU seconds (user + system, start-up and imports included) and peak
+    resident memory so far, as one log line: exact where Snakemake's benchmark samples them
+    (every 30 s once a job has run 15 s). workflow/bench/scale.py reads it from the step logs.
+    In a job running several scripts in one process (run_in_process) both are the process's
+    totals so far, not the script's own."""
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    return f"{RESOURCES_PREFIX}{time.process_time():.2f} s CPU, peak RSS {peak_mib:.0f} MiB"
+
+
 # Set while run_in_process runs an entry script: the config keys each step read.
 _steps_read_in_process: list[set[str]] | None = None
 
@@ -224,6 +239,7 @@ def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:
     try:
         check_intermediates(input_files(getattr(snakemake, "input", None)))
         step(job)
+        log.info("%s", resource_line())
         # One line a reviewer (and tests/integration/test_config_params.py) reads.
         log.info("config read: %s", ", ".join(sorted(job.config_read)) or "none")
     except (InputError, ConfigAccessError) as exc:  # str(InputError) is its one paragraph
