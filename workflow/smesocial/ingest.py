@@ -201,14 +201,18 @@ def validate_codebook(codebook: Codebook, harmonised: Harmonised) -> None:
 # --- recoding -----------------------------------------------------------------------------------
 
 
-def _typed(values: pd.Series, scale: Scale) -> pd.Series | pd.Categorical | Any:
-    """Harmonised levels (None/NaN = NA) -> the scale's pandas type."""
+def _typed(levels: Sequence[Any], codes: np.ndarray, scale: Scale) -> Any:
+    """Values in the scale's pandas type, from the harmonised level of each distinct label
+    (None = NA) and each value's label code (-1 = no answer)."""
+    missing = np.array([level is None for level in levels] + [True], dtype=bool)[codes]
     if scale.type == "boolean":
-        missing = values.isna().to_numpy()
-        truth = np.zeros(len(values), dtype=bool)
-        truth[~missing] = [bool(v) for v in values.to_numpy(dtype=object)[~missing]]
-        return pd.arrays.BooleanArray(truth, missing)
-    return pd.Categorical(values, categories=list(scale.levels), ordered=scale.type == "ordered")
+        truth = np.array([bool(level) for level in levels] + [False], dtype=bool)[codes]
+        return pd.arrays.BooleanArray(truth & ~missing, missing)
+    position = {level: i for i, level in enumerate(scale.levels)}
+    level_codes = np.array([-1 if level is None else position[level] for level in levels] + [-1],
+                           dtype=np.int64)
+    return pd.Categorical.from_codes(level_codes[codes], categories=list(scale.levels),
+                                     ordered=scale.type == "ordered")
 
 
 def empty_variable(scale: Scale, n: int) -> Any:
@@ -242,13 +246,16 @@ def recode(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised, source
             continue
         labels = codebook.labels[scale.name]
         lookup = {normalise_label(str(label)): level for label, level in labels.items()}
-        keys = _normalised(raw[column])
-        unknown = keys.notna() & ~keys.isin(list(lookup))
-        if unknown.any():
+        # Each distinct label looked up once (code -1 = empty cell).
+        codes, distinct = pd.factorize(raw[column])
+        keys = [normalise_label(value) for value in distinct]
+        unknown_codes = [code for code, key in enumerate(keys) if key not in lookup]
+        if unknown_codes:
+            unknown = np.isin(codes, unknown_codes)
             values = list(dict.fromkeys(raw.loc[unknown, column].tolist()))
             problems.append((column, values, rows[unknown].astype(int).tolist(), list(labels)))
             continue
-        out[name] = _typed(keys.map(lookup), scale)
+        out[name] = _typed([lookup[key] for key in keys], codes, scale)
     if problems:
         column, values, bad_rows, allowed = problems[0]
         others = ""
