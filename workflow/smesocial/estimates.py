@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from smesocial.columns import map_distinct
 from smesocial.config import Indicator
 from smesocial.design import Design, domain_means, proportion_interval
 from smesocial.hypotheses import (Declarations, Item, asked, expand_items, in_values,
@@ -248,14 +249,14 @@ def _weighted_estimates(wave: str, work: pd.DataFrame, names: Sequence[str],
     # One column per share, NaN where unanswered: every share of a domain in one pass.
     values = np.column_stack([work[name].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
                               for name in names])
-    labels = work[segment].astype("object").astype(str).to_numpy()
+    labels = map_distinct(work[segment], str, np.nan)
     segments = [ALL_SEGMENTS, *[str(s) for s in _segment_levels(work[segment])]]
     frames = []
     for segment_name in segments:
         domain = design.in_population & (True if segment_name == ALL_SEGMENTS
                                          else labels == segment_name)
         means = domain_means(design, values, domain)
-        hits = np.nansum(np.where(domain[:, None], values, np.nan), axis=0)
+        hits = np.count_nonzero((values == 1) & domain[:, None], axis=0)  # values: 0, 1, NaN
         frame = pd.DataFrame({"wave": wave, "item": list(names), "segment": segment_name,
                               "weighted": True, "n": means.n, "k": hits.astype(int),
                               "share": means.mean, "se": means.se, "deff": means.deff,
