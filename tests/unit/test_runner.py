@@ -4,6 +4,7 @@ logged, and a bad input or a read of snakemake.config ends the step with one mes
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -54,6 +55,17 @@ def test_a_step_logs_the_config_keys_it_read(tmp_path, restore_logging):
     log = (tmp_path / "step.log").read_text(encoding="utf-8")
     assert log.strip().endswith("config read: alpha")
     assert Path(smk.output[0]).read_text() == "0.05"
+
+
+def test_a_step_logs_its_process_cpu_and_peak_memory(tmp_path, restore_logging):
+    smk = job(tmp_path, {"alpha": 0.05})
+    run_step(smk, lambda s: Path(s.output[0]).write_text("x" * 10))
+    lines = (tmp_path / "step.log").read_text(encoding="utf-8").strip().splitlines()
+    found = re.fullmatch(r"INFO smesocial: process resources: ([0-9.]+) s CPU, peak RSS "
+                         r"([0-9]+) MiB", lines[-2])
+    assert found, lines[-2]
+    # this test process: some CPU, and at least the interpreter with pandas loaded
+    assert float(found[1]) > 0 and int(found[2]) >= 30
 
 
 def test_reading_snakemake_config_stops_the_step_and_removes_its_outputs(tmp_path, restore_logging):

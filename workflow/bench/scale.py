@@ -355,12 +355,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--waves", nargs="+", default=list(DEFAULT_WAVES))
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cores", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--out", type=Path, default=OUT, help=f"the table (default {OUT})")
     parser.add_argument("--with-r", action="store_true",
                         help="also run workflow/bench/design.py (R survey) at 100,000")
     args = parser.parse_args(argv)
     if args.repeats < 1 or min(args.sizes) < 1:
         parser.error("needs --repeats >= 1 and sizes >= 1")
-    OUT.unlink(missing_ok=True)  # a failed run leaves no earlier table looking like its own
+    args.out.unlink(missing_ok=True)  # a failed run leaves no earlier table looking like its own
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="smesocial-bench-scale-") as tmp:
         workdir = copy_repository(Path(tmp) / "repo")
@@ -377,8 +378,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"scale benchmark: {wave} at {respondents:,} done "
                       f"({scenario[-2]['wall_min_s']} s over the stages)", flush=True)
     print_table(rows, args.cores)
-    write_table(rows, OUT)
-    print(f"wrote {OUT}")
+    write_table(rows, args.out)
+    print(f"wrote {args.out}")
     if args.with_r:
         load_bench("design").main(["--respondents", "100000"])
     return 0
