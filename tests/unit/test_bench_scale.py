@@ -6,14 +6,13 @@ runs in tests/integration/test_bench_scale.py."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from bench_support import load_bench
 
 from smesocial.config import load_codebook
 from smesocial.ingest import build_ingested
@@ -21,22 +20,12 @@ from smesocial.readers import read_export
 from smesocial.respondent_key import DEVELOPMENT_KEY
 
 ROOT = Path(__file__).parents[2]
-SCRIPT = ROOT / "workflow/bench/scale.py"
 DK_EXPORT = ROOT / "data/raw/dk_2024/dk_2024_survey_export.csv"
 NO_EXPORT = ROOT / "data/raw/no_2010/no_2010_survey_export.sav"
 SHIPPED_ROWS = {"dk_2024": 339, "no_2010": 756}
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_scale", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_scale"] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_bench()
+bench = load_bench("scale")
 
 
 @pytest.fixture(scope="module")
