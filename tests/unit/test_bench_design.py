@@ -5,29 +5,17 @@ asserted (they depend on the machine)."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from bench_support import load_bench
 
-SCRIPT = Path(__file__).parents[2] / "workflow/bench/design.py"
 RESPONDENTS, INDICATORS = 2_000, 5
 
 
-def load_bench():
-    spec = importlib.util.spec_from_file_location("bench_design", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["bench_design"] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load_bench()
+bench = load_bench("design")
 
 
 @pytest.fixture(scope="module")

@@ -4,6 +4,7 @@ logged, and a bad input or a read of snakemake.config ends the step with one mes
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -89,9 +90,10 @@ def test_a_step_logs_the_cpu_of_its_process_and_of_the_processes_it_ran(tmp_path
                    env={**os.environ, "PYTHONPATH": str(workflow)})
     log = log_file.read_text(encoding="utf-8")
     found = re.search(r"INFO smesocial: step cost: (\d+\.\d{3}) s CPU in its process, "
-                      r"(\d+\.\d{3}) s in the processes it ran\n", log)
+                      r"(\d+\.\d{3}) s in the processes it ran, peak RSS (\d+) MiB\n", log)
     assert found, log
     own, children = float(found[1]), float(found[2])
+    assert int(found[3]) >= 20  # at least the interpreter with smesocial's imports
     assert own >= 0.2  # its own work, and its imports
     assert 0.3 <= children < 1.5  # the one child: its 0.3 s and Python's start
     assert log.strip().endswith("config read: none")  # still the last line

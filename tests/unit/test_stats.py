@@ -23,7 +23,7 @@ from smesocial.config import Indicator
 from smesocial.errors import InputError
 from smesocial.design import Design, domain_means, proportion_interval
 from smesocial.estimates import NO_WEIGHTS_NOTE, item_estimates, wilson_interval
-from smesocial.hypotheses import Declarations, Hypothesis, Settings, load_hypotheses
+from smesocial.hypotheses import Declarations, Hypothesis, Settings, in_values, load_hypotheses
 from smesocial.hypotheses import TestSpec as Spec
 from smesocial.inference import (NotEstimable, adjust_pvalues, association_test, cmh_test,
                                  cochran_armitage, cochrans_q_from_patterns, cochrans_q_test,
@@ -735,3 +735,16 @@ def test_an_unweighted_wave_repeats_its_test_as_the_sensitivity_column():
     row = battery([declared(tests)], {"w": table}, weights={"w": unit}).tests.iloc[0]
     assert row.estimand == "respondents (unweighted)" and row.method == row.test
     assert row.p_unweighted == row.p and row.effect_size_unweighted == row.effect_size
+
+
+def test_an_indicator_item_is_decided_once_per_distinct_answer_with_missing_kept():
+    answers = pd.Series(pd.Categorical(["daily", None, "never", "weekly", "daily"],
+                                       categories=["never", "weekly", "daily"], ordered=True),
+                        index=[5, 6, 7, 8, 9], name="post_facebook")
+    hit = in_values(answers, {"daily", "weekly"})
+    assert hit.dtype == "boolean" and hit.index.equals(answers.index)
+    assert hit.tolist() == [True, pd.NA, False, True, True]
+    flags = pd.Series([True, False, None], dtype="boolean")
+    assert in_values(flags, {True}).tolist() == [True, False, pd.NA]
+    # as the per-value rule it replaces: Python's `in`, so 1 is True
+    assert in_values(pd.Series([1, 0, 2]), {True}).tolist() == [True, False, False]

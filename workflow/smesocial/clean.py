@@ -132,23 +132,64 @@ def _linked_submissions(n: int, first: np.ndarray, second: np.ndarray) -> np.nda
     return labels
 
 
-def answer_signatures(frame: pd.DataFrame, answer_columns: Sequence[str]) -> pd.Series:
-    """A hashable fingerprint of each row's harmonised answers and typed employee count (white
-    space and case ignored); NA where the row answered nothing, which identifies no one."""
-    answers = frame[list(answer_columns)].astype(object)
-    answers = answers.where(answers.notna(), None)
-    employees = frame["employees_raw"].map(lambda t: " ".join(str(t).split()).casefold(),
-                                           na_action="ignore")
-    employees = employees.astype(object).where(employees.notna(), None)
-    signatures = [(*values, count) for values, count in
-                  zip(answers.itertuples(index=False, name=None), employees)]
-    empty = answers.isna().all(axis=1) & employees.isna()
-    return pd.Series(signatures, index=frame.index, dtype=object).mask(empty)
+def answer_signatures(frame: pd.DataFrame, answer_columns: Sequence[str]) -> np.ndarray:
+    """One code per distinct combination of a row's harmonised answers and typed employee
+    count (white space and case ignored; NA equals NA), in order of first appearance; -1 where
+    the row answered nothing, which identifies no one. Whole columns at a time (pandas'
+    grouping), never a tuple per row."""
+    employees = frame["employees_raw"]
+    codes, distinct = pd.factorize(employees)
+    normalised = [" ".join(str(t).split()).casefold() for t in distinct]
+    # the same typed count after normalising is one value: its first spelling's code
+    first_code = {text: code for code, text in reversed(list(enumerate(normalised)))}
+    employee_code = np.array([first_code[text] for text in normalised] + [-1])[codes]
+    keys = [frame[column] for column in answer_columns]
+    keys.append(pd.Series(employee_code, index=frame.index, name="_employees"))
+    grouped = pd.concat(keys, axis=1).groupby([*answer_columns, "_employees"], dropna=False,
+                                              sort=False, observed=True)
+    signature = grouped.ngroup().to_numpy(dtype=np.int64, copy=True)
+    empty = frame[list(answer_columns)].isna().all(axis=1).to_numpy() & (employee_code < 0)
+    signature[empty] = -1
+    return signature
 
 
 def _minutes(delta: pd.Timedelta) -> str:
     seconds = int(round(abs(delta.total_seconds())))
     return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def _window_links(signature: np.ndarray, starts: np.ndarray, window: np.timedelta64
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """(anchor, member) positions of identical answers started close together, positions in
+    submission order (`starts` ascending among the dated rows; signature -1 or NaT = not
+    matchable). A submission joins the first identical one if it started within the window
+    of it; the first one beyond the window starts anew (no chaining).
+
+    Only runs of identical answers whose consecutive starts lie within the window need the
+    sequential walk: a submission more than the window after the previous identical one
+    starts anew whatever came before."""
+    dated = np.flatnonzero((signature >= 0) & ~np.isnat(starts))
+    if len(dated) < 2:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+    # identical answers together, each group in submission order
+    order = dated[np.lexsort((dated, signature[dated]))]
+    same = signature[order[1:]] == signature[order[:-1]]
+    close = same & (starts[order[1:]] - starts[order[:-1]] <= window)
+    anchors: list[int] = []
+    members: list[int] = []
+    run_starts = np.flatnonzero(close & ~np.concatenate([[False], close[:-1]]))
+    for first in run_starts:  # a run: order[first], order[first + 1], ... each close to the last
+        last = first + 1
+        while last + 1 < len(order) and close[last]:
+            last += 1
+        anchor = order[first]
+        for position in order[first + 1:last + 1]:
+            if starts[position] - starts[anchor] <= window:
+                anchors.append(int(anchor))
+                members.append(int(position))
+            else:
+                anchor = position
+    return np.array(anchors, dtype=np.int64), np.array(members, dtype=np.int64)
 
 
 def _rule_duplicate(frame: pd.DataFrame, ctx: Context) -> pd.Series:
@@ -157,63 +198,60 @@ def _rule_duplicate(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
     # Submission order: start time, then file order (NaT last, so undated rows count as later).
     ordered = frame.sort_values(["started", RAW_ROW], na_position="last", kind="stable")
-    position = pd.Series(np.arange(len(ordered)), index=ordered.index)
     keys = ordered["respondent_key_hash"]
+    key_values = keys.to_numpy(dtype=object, na_value=None)
     # Same respondent key: every submission linked to the key's first one.
     keyed = np.flatnonzero(keys.notna().to_numpy())
     codes, _uniques = pd.factorize(keys.to_numpy()[keyed])
     _levels, first_of_code = np.unique(codes, return_index=True)
     key_from, key_to = keyed[first_of_code[codes]], keyed
-    window_from: list[int] = []
-    window_to: list[int] = []
-    signatures = answer_signatures(ordered, ctx.answer_columns)
+    signature = answer_signatures(ordered, ctx.answer_columns)
+    starts = ordered["started"].to_numpy(dtype="datetime64[us]")
     # Matchable on answers: answered something and has a start time to compare.
-    dated = signatures.notna() & ordered["started"].notna()
+    dated = (signature >= 0) & ~np.isnat(starts)
     window = None if window_minutes is None else pd.Timedelta(minutes=float(window_minutes))
+    window_from = window_to = np.empty(0, dtype=np.int64)
     if window is not None:
         # Identical answers started close together: a resubmission, whatever the key says (the
-        # key field may be empty or mistyped the second time). A submission joins the first
-        # identical one if it started within the window of it; no chaining, so identical
+        # key field may be empty or mistyped the second time). No chaining, so identical
         # answers every 25 minutes (plausible for different small firms) never make one firm.
         # Undated rows cannot be placed in time and are never matched.
-        same: dict[tuple[Any, ...], list[Any]] = {}
-        for idx in ordered.index[dated.to_numpy()]:  # in submission order
-            same.setdefault(signatures[idx], []).append(idx)
-        starts = ordered["started"]
-        for members in same.values():
-            anchor = members[0]
-            for idx in members[1:]:
-                if starts[idx] - starts[anchor] <= window:
-                    window_from.append(int(position[anchor]))
-                    window_to.append(int(position[idx]))
-                else:
-                    anchor = idx
+        window_from, window_to = _window_links(signature, starts,
+                                               window.to_timedelta64().astype("timedelta64[us]"))
     which = "first" if keep == "first_complete" else "last"
-    component = _linked_submissions(
-        len(ordered), np.concatenate([key_from, np.array(window_from, dtype=np.int64)]),
-        np.concatenate([key_to, np.array(window_to, dtype=np.int64)]))
-    for _label, members in pd.Series(ordered.index).groupby(component, sort=False):
-        if len(members) < 2:
-            continue
-        members = list(members)
-        group = ordered.loc[members]  # `members` are in submission order
-        complete = group[group["status"] == "complete"]
-        pool = complete if len(complete) else group
-        kept = pool.index[0] if keep == "first_complete" else pool.index[-1]
-        basis = "complete submission" if len(complete) else "submission (none is complete)"
-        kept_id = frame.at[kept, "response_id"]
+    component = _linked_submissions(len(ordered), np.concatenate([key_from, window_from]),
+                                    np.concatenate([key_to, window_to]))
+    # Only firms with several submissions, each in submission order (positions ascending).
+    shared = np.flatnonzero(np.bincount(component)[component] >= 2)
+    if not len(shared):
+        return reasons
+    groups = shared[np.argsort(component[shared], kind="stable")]
+    complete = (ordered["status"].to_numpy(dtype=object) == "complete")
+    response_ids = ordered["response_id"].to_numpy(dtype=object)
+    labels = ordered.index.to_numpy()
+    started = ordered["started"]
+    found: dict[Any, str] = {}
+    bounds = np.flatnonzero(np.diff(component[groups])) + 1
+    for members in np.split(groups, bounds):
+        finished = members[complete[members]]
+        pool = finished if len(finished) else members
+        kept = pool[0] if keep == "first_complete" else pool[-1]
+        basis = "complete submission" if len(finished) else "submission (none is complete)"
+        kept_id = response_ids[kept]
         kept_note = f"kept the {which} {basis}, response {kept_id}"
-        for idx in group.index.drop(kept):
-            same_key = pd.notna(keys[idx]) and keys[idx] == keys[kept]
-            same_answers = (window is not None and bool(dated[idx]) and bool(dated[kept])
-                            and signatures[idx] == signatures[kept])
+        for position in members:
+            if position == kept:
+                continue
+            same_key = key_values[position] is not None and key_values[position] == key_values[kept]
+            same_answers = (window is not None and bool(dated[position]) and bool(dated[kept])
+                            and signature[position] == signature[kept])
             if same_key:
                 evidence = "from the same firm (same respondent key)"
             elif same_answers:
-                delta = ordered.at[idx, "started"] - ordered.at[kept, "started"]
+                delta = started.iloc[position] - started.iloc[kept]
                 side = "after" if delta >= pd.Timedelta(0) else "before"
-                key_note = ("the respondent key differs" if pd.notna(keys[idx]) and pd.notna(keys[kept])
-                            else "a respondent key is missing")
+                key_note = ("the respondent key differs" if key_values[position] is not None
+                            and key_values[kept] is not None else "a respondent key is missing")
                 evidence = (f"with answers and employee count identical to response {kept_id}, "
                             f"started {_minutes(delta)} {side} it (within the "
                             f"{window_minutes:g}-minute window; {key_note})")
@@ -221,7 +259,8 @@ def _rule_duplicate(frame: pd.DataFrame, ctx: Context) -> pd.Series:
                 evidence = (f"of the same firm as response {kept_id} through another of its "
                             "submissions (same respondent key, or identical answers started "
                             f"within {window_minutes} minutes)")
-            reasons[idx] = f"duplicate submission {evidence}; {kept_note}"
+            found[labels[position]] = f"duplicate submission {evidence}; {kept_note}"
+    reasons.loc[list(found)] = list(found.values())
     return reasons
 
 
@@ -229,12 +268,19 @@ def _rule_partial(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     threshold = float(ctx.rules["partial_min_answered_share"])
     share = frame["items_answered"] / frame["items_total"]
     # Only rows the tool marked partial: a complete response that skipped optional items stays.
-    hit = (frame["status"] == "partial") & (share < threshold)
+    hit = ((frame["status"] == "partial") & (share < threshold)).to_numpy()
     reasons = pd.Series(pd.NA, index=frame.index, dtype="str")
-    for idx in frame.index[hit.to_numpy()]:
-        reasons[idx] = (f"partial response: answered {frame.at[idx, 'items_answered']} of "
-                        f"{frame.at[idx, 'items_total']} items ({share[idx]:.0%}), below the "
-                        f"{threshold:.0%} threshold")
+    return _with_reasons(reasons, hit, [
+        f"partial response: answered {answered} of {total} items ({fraction:.0%}), below the "
+        f"{threshold:.0%} threshold" for answered, total, fraction in
+        zip(frame["items_answered"][hit], frame["items_total"][hit], share[hit])])
+
+
+def _with_reasons(reasons: pd.Series, hit: np.ndarray, texts: Sequence[str]) -> pd.Series:
+    """`reasons` with `texts` set where `hit` (in order): all at once, since setting a string
+    column's values one by one copies the column each time."""
+    if len(texts):
+        reasons.iloc[np.flatnonzero(hit)] = list(texts)
     return reasons
 
 
@@ -264,10 +310,10 @@ def _rule_speeder(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     median = base.median()
     cutoff = median * float(share)
     hit = timed & (duration < cutoff).fillna(False).to_numpy()
-    for idx in frame.index[hit]:
-        reasons[idx] = (f"speeder: took {_minutes(duration[idx])}, less than {float(share):.0%} "
-                        f"of the median duration of complete responses ({_minutes(median)}; "
-                        f"cut-off {_minutes(cutoff)})")
+    reasons = _with_reasons(reasons, hit, [
+        f"speeder: took {_minutes(took)}, less than {float(share):.0%} of the median duration "
+        f"of complete responses ({_minutes(median)}; cut-off {_minutes(cutoff)})"
+        for took in duration[hit]])
     log.info("speeder: wave %s median %s over %d timed complete responses, cut-off %s, %d below",
              ctx.wave, _minutes(median), len(base), _minutes(cutoff), int(hit.sum()))
     return reasons
@@ -286,10 +332,12 @@ def _rule_out_of_scope(frame: pd.DataFrame, ctx: Context) -> pd.Series:
     if population.max_employees is not None:
         above = counted & (high.isna() | (high > population.max_employees)).fillna(True).to_numpy()
     outside = below | above
-    for idx in frame.index[outside]:
-        reasons[idx] = (f"reports {frame.at[idx, 'employees_raw'].strip()!r}, i.e. "
-                        f"{_count_label(frame.loc[idx])} employees; the population of wave "
-                        f"{ctx.wave!r} is firms with {population.label()} ({population.origin})")
+    reasons = _with_reasons(reasons, outside, [
+        f"reports {typed.strip()!r}, i.e. {_count_label(row)} employees; the population of wave "
+        f"{ctx.wave!r} is firms with {population.label()} ({population.origin})"
+        for typed, (_index, row) in zip(frame.loc[outside, "employees_raw"],
+                                        frame.loc[outside, ["employees_low",
+                                                            "employees_high"]].iterrows())])
     # The segment stage found no single segment of the wave's scheme for these: say why.
     fill = ~outside & frame[segment_column(ctx.scheme.name)].isna().to_numpy()
     no_segment = unassigned_reasons(frame.loc[fill, ["employees_low", "employees_high"]], ctx.scheme)

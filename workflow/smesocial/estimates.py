@@ -7,16 +7,18 @@ as the Danish report does. Intervals come from statsmodels (Wilson), not a hand-
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
+from smesocial.columns import map_distinct
 from smesocial.config import Indicator
 from smesocial.design import Design, domain_means, proportion_interval
-from smesocial.hypotheses import Declarations, Item, asked, expand_items, resolve_item
+from smesocial.hypotheses import (Declarations, Item, asked, expand_items, in_values,
+                                  resolve_item)
 
 ALL_SEGMENTS = "all"
 NAN = float("nan")
@@ -70,10 +72,9 @@ def newcombe_difference(k1: int, n1: int, k2: int, n2: int,
 
 def indicator_hits(column: pd.Series, indicator: Indicator) -> tuple[pd.Series, pd.Series]:
     """(answered, hit) masks: answered = not NA; hit = answered and the value is in the set."""
-    answered = column.notna()
-    values = set(indicator.values)
-    hit = column.astype("object").map(lambda v: v in values if v is not pd.NA and v == v else False)
-    return answered.astype(bool), (hit & answered).astype(bool)
+    answered = column.notna().astype(bool)
+    hit = in_values(column, set(indicator.values)).fillna(False).astype(bool)
+    return answered, hit & answered
 
 
 def asked_indicators(table: pd.DataFrame, indicators: Mapping[str, Indicator]
@@ -100,16 +101,18 @@ def share_estimates(
     a segment where nobody answered gets a row with n = 0, no share and a note, never a crash.
     """
     segments: list[str] = [str(s) for s in _segment_levels(table[segment_column])]
+    labels = table[segment_column].astype("object")
+    groups = [(ALL_SEGMENTS, np.ones(len(table), dtype=bool)),
+              *((s, (labels == s).to_numpy(dtype=bool)) for s in segments)]
     rows: list[dict[str, object]] = []
     for indicator in indicators.values():
         if indicator.variable not in table.columns:
             continue
-        answered, hit = indicator_hits(table[indicator.variable], indicator)
-        groups: Iterable[tuple[str, pd.Series]] = [(ALL_SEGMENTS, pd.Series(True, index=table.index))]
-        groups = [*groups, *((s, table[segment_column].astype("object") == s) for s in segments)]
+        answered, hit = (mask.to_numpy(dtype=bool) for mask in
+                         indicator_hits(table[indicator.variable], indicator))
         for segment, members in groups:
-            n = int((answered & members).sum())
-            k = int((hit & members).sum())
+            n = int(np.count_nonzero(answered & members))
+            k = int(np.count_nonzero(hit & members))
             rows.append({
                 "wave": wave, "indicator": indicator.id, "variable": indicator.variable,
                 "segment": segment, "weighted": False, "n": n, "k": k,
@@ -181,9 +184,11 @@ def item_estimates(declarations: Declarations, table: pd.DataFrame, wave: str, *
     if segment not in table.columns:
         return typed_item_estimates([])
     shares = _share_definitions(estimate_items(declarations, table, indicators))
-    work = table.copy()
-    for name, (_source, mask) in shares.items():
-        work[name] = mask
+    # what the estimates read: the respondent, the segment and each share's mask (not a copy
+    # of the whole analysis table)
+    work = pd.concat([table[["respondent_id", segment]],
+                      pd.DataFrame({name: mask for name, (_source, mask) in shares.items()},
+                                   index=table.index)], axis=1)
     definitions = {name: Indicator(name, name, (True,), name) for name in shares}
     unweighted = share_estimates(work, definitions, wave=wave, segment_column=segment,
                                  alpha=alpha)
@@ -220,10 +225,10 @@ def _share_definitions(items: list[Item]) -> dict[str, tuple[str, pd.Series]]:
         if item.kind == "binary":
             out[item.name] = (item.name, item.values)
             continue
-        answered = item.values.notna()
-        for level in item.values.cat.categories:
-            mask = (item.values.astype("object") == level).astype("boolean")
-            out[f"{item.name}={level}"] = (item.name, mask.where(answered, pd.NA))
+        codes = item.values.cat.codes.to_numpy()  # -1 = unanswered
+        for position, level in enumerate(item.values.cat.categories):
+            mask = pd.arrays.BooleanArray(codes == position, codes < 0)
+            out[f"{item.name}={level}"] = (item.name, pd.Series(mask, index=item.values.index))
     return out
 
 
@@ -244,14 +249,14 @@ def _weighted_estimates(wave: str, work: pd.DataFrame, names: Sequence[str],
     # One column per share, NaN where unanswered: every share of a domain in one pass.
     values = np.column_stack([work[name].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
                               for name in names])
-    labels = work[segment].astype("object").astype(str).to_numpy()
+    labels = map_distinct(work[segment], str, np.nan)
     segments = [ALL_SEGMENTS, *[str(s) for s in _segment_levels(work[segment])]]
     frames = []
     for segment_name in segments:
         domain = design.in_population & (True if segment_name == ALL_SEGMENTS
                                          else labels == segment_name)
         means = domain_means(design, values, domain)
-        hits = np.nansum(np.where(domain[:, None], values, np.nan), axis=0)
+        hits = np.count_nonzero((values == 1) & domain[:, None], axis=0)  # values: 0, 1, NaN
         frame = pd.DataFrame({"wave": wave, "item": list(names), "segment": segment_name,
                               "weighted": True, "n": means.n, "k": hits.astype(int),
                               "share": means.mean, "se": means.se, "deff": means.deff,

@@ -6,12 +6,12 @@ read the declarations through this module.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from smesocial.config import PLATFORM_KEY, Indicator, load_yaml
@@ -214,10 +214,7 @@ def resolve_item(table: pd.DataFrame, name: str, indicators: Mapping[str, Indica
         return Item(name, column.astype("category"), "nominal")
     indicator = indicators.get(name)
     if indicator is not None and indicator.variable in table.columns:
-        source = table[indicator.variable]
-        values = set(indicator.values)
-        hit = source.astype("object").map(lambda v: v in values if not _missing(v) else pd.NA)
-        return Item(name, hit.astype("boolean"), "binary")
+        return Item(name, in_values(table[indicator.variable], set(indicator.values)), "binary")
     raise NotEstimable(f"item {name} not in this wave")
 
 
@@ -228,7 +225,13 @@ def asked(table: pd.DataFrame, name: str, indicators: Mapping[str, Indicator]) -
     return column is not None and column in table.columns and bool(table[column].notna().any())
 
 
-def _missing(value: object) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
+def in_values(column: pd.Series, values: Collection[Any]) -> pd.Series:
+    """Whether each value is one of `values` (Python's `in`), as a nullable boolean Series on
+    the column's index: NA where the value is missing. Decided once per distinct value, not
+    once per respondent."""
+    codes, distinct = pd.factorize(column)  # code -1 = missing
+    found = np.array([value in values for value in distinct] + [False], dtype=bool)[codes]
+    return pd.Series(pd.arrays.BooleanArray(found, codes < 0), index=column.index,
+                     name=column.name)
 
 

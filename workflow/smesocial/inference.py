@@ -291,16 +291,23 @@ def ordinal_trend(codes: np.ndarray, scores: np.ndarray, alpha: float = 0.05,
     x = np.asarray(scores, dtype=float)
     keep = ~(np.isnan(y) | np.isnan(x))
     y, x = y[keep], x[keep]
-    levels = np.unique(y)
+    # distinct values by hashing, then sorted: a few of them, where sorting every answer
+    # (np.unique) costs n log n
+    levels = np.sort(pd.unique(y))
     if levels.size < 2:
         raise NotEstimable("constant item: every answer is the same")
-    if np.unique(x).size < 2:
+    score_values = np.sort(pd.unique(x))
+    if score_values.size < 2:
         raise NotEstimable("fewer than two non-empty groups")
     # The answers enter only through their (answer, score) cells: the model is fitted on the
     # cells with their counts as frequency weights, the same likelihood at a cost that does not
-    # grow with n.
-    cells, counts = np.unique(np.column_stack([np.searchsorted(levels, y), x]), axis=0,
-                              return_counts=True)
+    # grow with n. Cells in (answer, score) order, each counted once.
+    width = score_values.size
+    tally = np.bincount(np.searchsorted(levels, y) * width + np.searchsorted(score_values, x),
+                        minlength=levels.size * width)
+    present = np.flatnonzero(tally)
+    cells = np.column_stack([(present // width).astype(float), score_values[present % width]])
+    counts = tally[present]
     endog = pd.Series(pd.Categorical(cells[:, 0].astype(int), categories=range(levels.size),
                                      ordered=True))
     exog = pd.DataFrame({"score": cells[:, 1]})

@@ -68,7 +68,10 @@ def normalise_label(value: str) -> str:
 
 
 def _normalised(series: pd.Series) -> pd.Series:
-    return series.map(normalise_label, na_action="ignore")
+    """normalise_label of every value (NA stays NA), computed once per distinct value: an
+    export repeats a few labels over every respondent."""
+    distinct = series.dropna().unique()
+    return series.map(dict(zip(distinct, map(normalise_label, distinct))))
 
 
 # --- the raw file: its declared checksum, and what the codebook does with each column -----------
@@ -198,15 +201,26 @@ def validate_codebook(codebook: Codebook, harmonised: Harmonised) -> None:
 # --- recoding -----------------------------------------------------------------------------------
 
 
-def _typed(values: pd.Series, scale: Scale) -> pd.Series | pd.Categorical | Any:
-    """Harmonised levels (None/NaN = NA) -> the scale's pandas type."""
+def _typed(levels: Sequence[Any], codes: np.ndarray, scale: Scale) -> Any:
+    """Values in the scale's pandas type, from the harmonised level of each distinct label
+    (None = NA) and each value's label code (-1 = no answer)."""
+    missing = np.array([level is None for level in levels] + [True], dtype=bool)[codes]
     if scale.type == "boolean":
-        return pd.array([None if pd.isna(v) else bool(v) for v in values], dtype="boolean")
-    return pd.Categorical(values, categories=list(scale.levels), ordered=scale.type == "ordered")
+        truth = np.array([bool(level) for level in levels] + [False], dtype=bool)[codes]
+        return pd.arrays.BooleanArray(truth & ~missing, missing)
+    position = {level: i for i, level in enumerate(scale.levels)}
+    level_codes = np.array([-1 if level is None else position[level] for level in levels] + [-1],
+                           dtype=np.int64)
+    return pd.Categorical.from_codes(level_codes[codes], categories=list(scale.levels),
+                                     ordered=scale.type == "ordered")
 
 
 def empty_variable(scale: Scale, n: int) -> Any:
-    return _typed(pd.Series([None] * n, dtype=object), scale)
+    """An all-NA variable of the scale's type (an item the wave did not ask)."""
+    if scale.type == "boolean":
+        return pd.arrays.BooleanArray(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    return pd.Categorical.from_codes(np.full(n, -1, dtype=np.int8), categories=list(scale.levels),
+                                     ordered=scale.type == "ordered")
 
 
 def recode(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised, source: str) -> pd.DataFrame:
@@ -232,13 +246,16 @@ def recode(raw: pd.DataFrame, codebook: Codebook, harmonised: Harmonised, source
             continue
         labels = codebook.labels[scale.name]
         lookup = {normalise_label(str(label)): level for label, level in labels.items()}
-        keys = _normalised(raw[column])
-        unknown = keys.notna() & ~keys.isin(list(lookup))
-        if unknown.any():
+        # Each distinct label looked up once (code -1 = empty cell).
+        codes, distinct = pd.factorize(raw[column])
+        keys = [normalise_label(value) for value in distinct]
+        unknown_codes = [code for code, key in enumerate(keys) if key not in lookup]
+        if unknown_codes:
+            unknown = np.isin(codes, unknown_codes)
             values = list(dict.fromkeys(raw.loc[unknown, column].tolist()))
             problems.append((column, values, rows[unknown].astype(int).tolist(), list(labels)))
             continue
-        out[name] = _typed(keys.map(lookup), scale)
+        out[name] = _typed([lookup[key] for key in keys], codes, scale)
     if problems:
         column, values, bad_rows, allowed = problems[0]
         others = ""
@@ -471,25 +488,30 @@ def parse_employee_count(text: str | None) -> EmployeeCount:
 def parse_employee_column(texts: pd.Series, rows: pd.Series, *, source: str,
                           column: str) -> pd.DataFrame:
     """Parse every non-empty count; NA stays NA. All unreadable rows are reported in one
-    InputError (file `source`, the raw `column`, their `raw_row`s and values)."""
-    parsed: dict[Any, EmployeeCount] = {}
-    bad: list[tuple[int, str, str]] = []
-    for idx, text in texts.items():
-        if pd.isna(text):
-            continue
+    InputError (file `source`, the raw `column`, their `raw_row`s and values). Each distinct
+    text is parsed once: respondents type the same few counts."""
+    codes, distinct = pd.factorize(texts)  # code -1 = NA
+    parsed: list[EmployeeCount | None] = []
+    problems: dict[int, str] = {}
+    for code, text in enumerate(distinct):
         try:
-            parsed[idx] = parse_employee_count(text)
+            parsed.append(parse_employee_count(text))
         except ValueError as exc:
+            parsed.append(None)
             # The shared "expected ..." goes once into the error, not once per value.
-            bad.append((int(rows[idx]), text, str(exc).split("; expected")[0]))
-    if bad:
-        bad.sort()
+            problems[code] = str(exc).split("; expected")[0]
+    if problems:
+        unreadable = np.isin(codes, list(problems))
+        bad = sorted((int(row), str(distinct[code]), problems[code]) for row, code in
+                     zip(rows[texts.index[unreadable]], codes[unreadable]))
         raise InputError(source, f"{len(bad)} employee count(s) cannot be read "
                          f"(first: {bad[0][2]})", column=column, rows=[r for r, _t, _m in bad],
                          found=[t for _r, t, _m in bad], expected=EXPECTED_COUNT)
 
-    def pick(attr: str) -> list[Any]:
-        return [getattr(parsed[i], attr) if i in parsed else None for i in texts.index]
+    def pick(attr: str) -> np.ndarray:
+        # one value per distinct text, and None for NA (code -1, the last)
+        values = np.array([getattr(count, attr) for count in parsed] + [None], dtype=object)
+        return values[codes]
 
     return pd.DataFrame({
         "employees": pd.array(pick("value"), dtype="Int64"),

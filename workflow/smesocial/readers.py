@@ -32,11 +32,13 @@ import logging
 import math
 import numbers
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from smesocial.config import Codebook
 from smesocial.errors import InputError
@@ -126,21 +128,90 @@ class ExportFormat:
         return codecs.lookup(self.encoding).name
 
 
+#: Records turned into columns at a time: a million-row export never exists as a million
+#: Python lists of fresh strings (about 2 GiB), only as Arrow string columns.
+CHUNK_RECORDS = 50_000
+
+
 @dataclass(frozen=True)
 class RawRecords:
-    """What a format reader hands back: header names, the header's row number, (row number,
-    fields) per non-blank record, what a row is called in messages, and the source to name."""
+    """What a format reader hands back: header names, the header's row number, the records,
+    what a row is called in messages, and the source to name.
+
+    Records with as many fields as the header are held column-wise: `columns` (one string
+    Series per header position) and `rows` (their row numbers), in file order. The others,
+    `misfits` ((row number, fields) as read), are kept for the checks that name them."""
 
     header: list[str]
     header_row: int
-    records: list[tuple[int, list[str]]]
+    rows: np.ndarray
+    columns: list[pd.Series]
+    misfits: list[tuple[int, list[str]]]
     unit: str  # "line" (csv) or "row" (xlsx, sav)
     source: str
     header_name: str = ""  # how messages call the header; default "the header (<unit> <row>)"
 
+    @classmethod
+    def collect(cls, header: list[str], header_row: int,
+                records: Iterable[tuple[int, Sequence[str]]], unit: str, source: str,
+                header_name: str = "") -> RawRecords:
+        """From (row number, fields) records in file order, CHUNK_RECORDS at a time."""
+        width = len(header)
+        rows: list[int] = []
+        chunks: list[list[pd.Series]] = []
+        misfits: list[tuple[int, list[str]]] = []
+        block: list[Sequence[str]] = []
+        for row, fields in records:
+            if len(fields) != width:
+                misfits.append((row, list(fields)))
+                continue
+            rows.append(row)
+            block.append(fields)
+            if len(block) == CHUNK_RECORDS:
+                chunks.append(_text_columns(block, width))
+                block = []
+        if block or not chunks:
+            chunks.append(_text_columns(block, width))
+        columns = [pd.concat([chunk[i] for chunk in chunks], ignore_index=True)
+                   if len(chunks) > 1 else chunks[0][i] for i in range(width)]
+        return cls(header, header_row, np.asarray(rows, dtype=np.int64), columns, misfits, unit,
+                   source, header_name)
+
     @property
     def header_said(self) -> str:
         return self.header_name or f"the header ({self.unit} {self.header_row})"
+
+    @property
+    def count(self) -> int:
+        return len(self.rows) + len(self.misfits)
+
+    def fields_of(self, row: int) -> list[str]:
+        """The fields of the record at row number `row`."""
+        for number, fields in self.misfits:
+            if number == row:
+                return fields
+        position = int(np.searchsorted(self.rows, row))
+        return [str(column.iloc[position]) for column in self.columns]
+
+
+def _text_columns(block: Sequence[Sequence[str]], width: int) -> list[pd.Series]:
+    """Records of `width` fields -> one string Series per field."""
+    if not block:
+        return [pd.Series([], dtype="str") for _ in range(width)]
+    # through pyarrow: pandas' own conversion of Python strings takes three times as long
+    return [pd.Series(pd.array(pa.array(values, type=pa.large_string()), dtype="str"))
+            for values in zip(*block)]
+
+
+def _stripped_nonblank(column: pd.Series) -> np.ndarray:
+    """Per value of a text column, whether stripping white space leaves anything. (Arrow's
+    white space is Python's: Unicode category Zs or bidirectional class WS, B or S.)"""
+    return column.str.strip().ne("").to_numpy(dtype=bool)
+
+
+def _stripped_in(column: pd.Series, names: set[str]) -> np.ndarray:
+    """Per value of a text column, whether it is one of `names` once white space is stripped."""
+    return column.str.strip().isin(list(names)).to_numpy(dtype=bool)
 
 
 def _head(path: Path, size: int = 512) -> bytes:
@@ -197,10 +268,10 @@ def read_export(path: str | Path, codebook: Codebook) -> pd.DataFrame:
                          expected=f"the wave's {fmt.type} export (declared in {codebook.path})")
     expected = ExpectedColumns.of(codebook)
     raw = _checked(reader(path, fmt, expected), expected.required, codebook)
-    frame = pd.DataFrame([fields for _row, fields in raw.records], columns=raw.header, dtype="str")
     # Blank or white-space-only cells are "no answer", like empty ones.
-    frame = frame.mask(frame.apply(lambda column: column.str.strip().eq("")))
-    frame.insert(0, RAW_ROW, pd.array([row for row, _fields in raw.records], dtype="int64"))
+    frame = pd.DataFrame({name: column.mask(column.str.strip().eq(""))
+                          for name, column in zip(raw.header, raw.columns)})
+    frame.insert(0, RAW_ROW, pd.array(raw.rows, dtype="int64"))
     return frame
 
 
@@ -233,27 +304,42 @@ def _checked(raw: RawRecords, required: Sequence[str], codebook: Codebook) -> Ra
     # A record holding several of the header's own names is a second header: two exports
     # (possibly of different waves) joined into one file.
     names = set(header)
-    repeated = [row for row, fields in raw.records
-                if len({f.strip() for f in fields} & names) >= 2]
+    repeated = _second_headers(raw, names)
     if repeated:
-        first = dict(raw.records)[repeated[0]]
+        first = raw.fields_of(repeated[0])
         shown = [f.strip() for f in first if f.strip() in names][:3]
         raise InputError(source, f"{unit} {repeated[0]} looks like a second header line (it holds "
                          f"column names such as {', '.join(map(repr, shown))}): the file seems to "
                          "be two exports joined together", rows=repeated,
                          expected=f"one header at the top ({unit} {raw.header_row}) and data "
                          "rows of one wave below it; split the file or delete the extra header")
-    wrong = [(row, len(fields)) for row, fields in raw.records if len(fields) != len(header)]
+    wrong = [(row, len(fields)) for row, fields in raw.misfits]
     if wrong:
         counts = sorted({n for _row, n in wrong})
         raise InputError(source, f"{len(wrong)} {unit}(s) have the wrong number of fields "
                          f"(first: {unit} {wrong[0][0]})", rows=[row for row, _n in wrong],
                          found=f"{', '.join(map(str, counts))} fields",
                          expected=f"{len(header)} fields, as in the header")
-    if not raw.records:
+    if not raw.count:
         raise InputError(source, "the file has a header but no data rows",
                          expected="at least one response below the header")
     return raw
+
+
+def _second_headers(raw: RawRecords, names: set[str]) -> list[int]:
+    """Row numbers of the records holding two or more distinct names of `names`, in order."""
+    found = [row for row, fields in raw.misfits if len({f.strip() for f in fields} & names) >= 2]
+    if len(raw.rows):
+        # Fields that are a name, counted per record: at least the distinct names it holds, so
+        # only records counting two or more need the exact (distinct) check.
+        hits = np.zeros(len(raw.rows), dtype=np.int64)
+        for column in raw.columns:
+            hits += _stripped_in(column, names)
+        for position in np.flatnonzero(hits >= 2):
+            fields = [str(column.iloc[position]) for column in raw.columns]
+            if len({f.strip() for f in fields} & names) >= 2:
+                found.append(int(raw.rows[position]))
+    return sorted(found)
 
 
 def _drop_unnamed_empty_columns(raw: RawRecords) -> RawRecords:
@@ -264,17 +350,28 @@ def _drop_unnamed_empty_columns(raw: RawRecords) -> RawRecords:
     if not unnamed:
         return replace(raw, header=header)
     for i in unnamed:
-        filled = [row for row, fields in raw.records if i < len(fields) and fields[i].strip()]
+        filled = [row for row, fields in raw.misfits if i < len(fields) and fields[i].strip()]
+        filled = sorted(filled + raw.rows[_stripped_nonblank(raw.columns[i])].tolist())
         if filled:
             raise InputError(raw.source, f"column {i + 1} has values but no name in "
                              f"{raw.header_said}", rows=filled,
                              expected="a header name above every column that holds answers")
     # Only rows as long as the header lose the cells; shorter/longer ones keep their count so
-    # that the field-count check still sees them.
+    # that the field-count check still sees them (and one as long as the remaining columns
+    # then counts as a record like any other).
     keep = [i for i in range(len(header)) if i not in unnamed]
-    records = [(row, [fields[i] for i in keep] if len(fields) == len(header) else fields)
-               for row, fields in raw.records]
-    return replace(raw, header=[header[i] for i in keep], records=records)
+    kept = [header[i] for i in keep]
+    columns, rows = [raw.columns[i] for i in keep], raw.rows
+    fitting = [(row, fields) for row, fields in raw.misfits if len(fields) == len(keep)]
+    misfits = [(row, fields) for row, fields in raw.misfits if len(fields) != len(keep)]
+    if fitting:
+        extra = RawRecords.collect(kept, raw.header_row, fitting, raw.unit, raw.source)
+        rows = np.concatenate([rows, extra.rows])
+        order = np.argsort(rows, kind="stable")
+        columns = [pd.concat([a, b], ignore_index=True).take(order).reset_index(drop=True)
+                   for a, b in zip(columns, extra.columns)]
+        rows = rows[order]
+    return replace(raw, header=kept, rows=rows, columns=columns, misfits=misfits)
 
 
 def _signature(data: bytes) -> str | None:
@@ -314,34 +411,48 @@ def _read_csv(path: Path, fmt: ExportFormat, expected: ExpectedColumns) -> RawRe
         raise InputError(source, f"the codebook declares a CSV export (format.type), but the file "
                          f"is {what}", expected=f"a CSV text export, or the matching {_TYPES_HINT}")
     text = _decode(path, data, fmt, expected)
+    del data  # the text alone from here on (a large export holds it twice otherwise)
     if not text.strip():
         raise InputError(source, "the file is empty (only white space)",
                          expected="a header line and data rows (a CSV export)")
     delimiter = _delimiter(path, text, fmt, expected.required)
     # The stdlib reader (rather than pandas) because it reports where each record ends, so a
     # record's first line is known even when a quoted cell spans lines.
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
-                        quotechar=fmt.quotechar, strict=True)
-    records: list[tuple[int, list[str]]] = []
-    previous_end = 0
-    try:
-        for fields in reader:
-            start = previous_end + 1
-            previous_end = reader.line_num
-            if not fields or all(not f.strip() for f in fields):
-                continue  # blank line (or a line of bare delimiters)
-            records.append((start, fields))
-    except csv.Error as exc:
-        line = previous_end + 1
-        raise InputError(source, f"malformed CSV from line {line} on ({exc})", rows=[line],
-                         expected=f"fields separated by {delimiter!r}, with any quote "
-                         f"{fmt.quotechar!r} inside a cell doubled and every quoted cell "
-                         "closed") from exc
-    if not records:
+    reader = csv.reader(_lines(text), delimiter=delimiter, quotechar=fmt.quotechar, strict=True)
+
+    def records() -> Iterator[tuple[int, list[str]]]:
+        previous_end = 0
+        try:
+            for fields in reader:
+                start = previous_end + 1
+                previous_end = reader.line_num
+                if not fields or (not fields[0].strip() and all(not f.strip() for f in fields)):
+                    continue  # blank line (or a line of bare delimiters)
+                yield start, fields
+        except csv.Error as exc:
+            line = previous_end + 1
+            raise InputError(source, f"malformed CSV from line {line} on ({exc})", rows=[line],
+                             expected=f"fields separated by {delimiter!r}, with any quote "
+                             f"{fmt.quotechar!r} inside a cell doubled and every quoted cell "
+                             "closed") from exc
+
+    body = records()
+    first = next(body, None)
+    if first is None:
         raise InputError(source, "the file has no header (only blank lines or delimiters)",
                          expected="a header line and data rows (a CSV export)")
-    header_line, header = records[0]
-    return RawRecords(header, header_line, records[1:], "line", source)
+    header_line, header = first
+    return RawRecords.collect(header, header_line, body, "line", source)
+
+
+#: A line with its end as io.StringIO(text, newline="") splits them: at \r\n, \r or \n.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, ends kept, one at a time: what the CSV reader reads. (io.StringIO
+    would first copy the whole text at 4 bytes a character: 1.8 GB for a 450 MB export.)"""
+    return (match.group() for match in _LINE.finditer(text))
 
 
 def _bom(data: bytes) -> tuple[bytes, str, str] | None:
@@ -599,6 +710,19 @@ def _undecodable(path: Path, body: bytes, skipped: int, exc: UnicodeDecodeError,
 
 
 def _first_line(text: str) -> tuple[int, str]:
+    """(number, text) of the first line that is not blank (1, "" if none)."""
+    # Looked for in the text's start first: splitting a large export into lines costs more
+    # than reading it. A line found there is whole unless it is the start's last.
+    start = text[:1 << 16]
+    lines = start.splitlines()
+    for number, line in enumerate(lines, start=1):
+        if line.strip():
+            if number < len(lines) or len(start) == len(text):
+                return number, line
+            break
+    else:
+        if len(start) == len(text):
+            return 1, ""
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             return number, line
@@ -708,7 +832,7 @@ def _read_xlsx(path: Path, fmt: ExportFormat, expected: ExpectedColumns) -> RawR
     if not rows:
         raise InputError(source, "the sheet is empty", expected="a header row and data rows")
     header_row, header = rows[0]
-    return RawRecords(header, header_row, rows[1:], "row", source)
+    return RawRecords.collect(header, header_row, rows[1:], "row", source)
 
 
 def _sheet_name(path: Path, sheets: list[str], wanted: str | int) -> str:
@@ -764,15 +888,46 @@ def _read_sav(path: Path, fmt: ExportFormat, expected: ExpectedColumns) -> RawRe
                      len(unlabelled), ", ".join(unlabelled[:10]))
     # Value labels are applied here (rather than apply_value_formats=True) so that a value
     # without a label stays visible as its number and then fails as an unknown label.
-    value_labels = [meta.variable_value_labels.get(n, {}) for n in names]
-    records = []
-    for case, values in enumerate(data.itertuples(index=False, name=None), start=1):
-        fields = [_cell_text(labelled.get(v, v) if labelled and not _missing(v) else v, fmt.decimal)
-                  for v, labelled in zip(values, value_labels)]
-        records.append((case + 1, fields))
+    columns = [_sav_texts(data[name], meta.variable_value_labels.get(name, {}), fmt.decimal)
+               for name in names]
+    del data
+    # a case with nothing in it is no record
+    filled = np.zeros(len(columns[0]) if columns else 0, dtype=bool)
+    for column in columns:
+        filled |= _stripped_nonblank(column)
     said = f"the variable {'labels' if fmt.columns_by == 'label' else 'names'} (format.columns_by)"
-    return RawRecords(header, 1, [r for r in records if any(f.strip() for f in r[1])], "row",
-                      str(path), header_name=said)
+    # case numbers + 1, as in the other formats
+    rows = np.flatnonzero(filled).astype(np.int64) + 2
+    return RawRecords(header, 1, rows, [column[filled].reset_index(drop=True)
+                                        for column in columns], [], "row", str(path),
+                      header_name=said)
+
+
+def _sav_texts(values: pd.Series, labelled: dict[object, str], decimal: str) -> pd.Series:
+    """One SPSS variable as the text a CSV export would carry (`_cell_text`, value labels
+    applied; a missing value is an empty cell), as a string Series. Whole numbers, texts and
+    date-times without fractions of seconds are converted column-wise; anything else one
+    distinct value at a time (a million cases repeat a few codes)."""
+    missing = values.isna().to_numpy()
+    if not labelled:
+        if isinstance(values.dtype, pd.StringDtype):
+            return values.fillna("").astype("str")
+        if values.dtype.kind == "f":
+            present = values.to_numpy()[~missing]
+            if (np.all(present == np.floor(present)) and
+                    np.all(np.abs(present) < 2 ** 53)):
+                texts = np.full(len(values), "", dtype=object)
+                texts[~missing] = present.astype(np.int64).astype(str)
+                return pd.Series(pd.array(texts, dtype="str"))
+        if values.dtype.kind == "M" and values.dt.tz is None:
+            present = values[~missing]
+            if not (present.dt.microsecond.any() or present.dt.nanosecond.any()
+                    or (present.dt.year < 1000).any()):
+                return values.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("").astype("str")
+    codes, distinct = pd.factorize(values)  # code -1 = missing
+    texts = [_cell_text(labelled.get(v, v) if labelled else v, decimal) for v in distinct]
+    shown = np.asarray([*texts, ""], dtype=object)[codes]
+    return pd.Series(pd.array(shown, dtype="str"))
 
 
 def _check_columns_by(path: Path, fmt: ExportFormat, required: Sequence[str], names: list[str],
@@ -788,10 +943,6 @@ def _check_columns_by(path: Path, fmt: ExportFormat, required: Sequence[str], na
                          f"variable {other_setting}s ({len(wanted & set(other))} of "
                          f"{len(wanted)} found there)",
                          expected=f"format.columns_by: {other_setting}")
-
-
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 _READERS: dict[str, Callable[[Path, ExportFormat, ExpectedColumns], RawRecords]] = {

@@ -204,20 +204,27 @@ class ParamsOnly:
         return getattr(self._snakemake, name)
 
 
+
+
 # Set while run_in_process runs an entry script: the config keys each step read.
 _steps_read_in_process: list[set[str]] | None = None
 
 
-STEP_COST = "step cost: "  # workflow/bench/build.py sums these lines of the steps' logs
+# workflow/bench/build.py sums these lines of the steps' logs; workflow/bench/scale.py reads
+# their CPU and peak memory
+STEP_COST = "step cost: "
 
 
 def step_cost() -> str:
     """The CPU a job's process has used since it started (Python, Snakemake's preamble and the
-    imports included: what Snakemake's sampled benchmark misses for short jobs), and that of the
-    processes it ran and waited for (a notebook kernel, pandoc)."""
+    imports included: what Snakemake's sampled benchmark misses for short jobs), that of the
+    processes it ran and waited for (a notebook kernel, pandoc), and the process's peak resident
+    memory (exact, where Snakemake's benchmark samples it every 30 s after a job's first 15 s)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     return (f"{STEP_COST}{time.process_time():.3f} s CPU in its process, "
-            f"{children.ru_utime + children.ru_stime:.3f} s in the processes it ran")
+            f"{children.ru_utime + children.ru_stime:.3f} s in the processes it ran, "
+            f"peak RSS {peak_mib:.0f} MiB")
 
 
 def run_step(snakemake: Any, step: Callable[[Any], None]) -> None:

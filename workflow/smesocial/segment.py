@@ -118,16 +118,19 @@ def unassigned_reasons(employees: pd.Series | pd.DataFrame, scheme: Scheme) -> p
     reasons = pd.Series(pd.NA, index=low.index, dtype="str")
     first, last = scheme.segments[0], scheme.segments[-1]
     span = f"{first.min}-{last.max}" if last.max is not None else f"{first.min}+"
-    for idx in low.index[segment.isna().to_numpy()]:
-        if pd.isna(low[idx]):
-            reasons[idx] = "no employee count given"
-        elif low_fits[idx]:
-            reasons[idx] = STRADDLES
+    unassigned = segment.isna().to_numpy()
+    texts = []
+    for lo, hi, fits in zip(low[unassigned], high[unassigned], low_fits[unassigned]):
+        if pd.isna(lo):
+            texts.append("no employee count given")
+        elif fits:
+            texts.append(STRADDLES)
         else:
-            shown = int(low[idx]) if pd.isna(high[idx]) or low[idx] == high[idx] else \
-                f"{int(low[idx])}-{int(high[idx])}"
-            reasons[idx] = (f"{shown} employees is outside every segment of scheme "
-                            f"{scheme.name!r} ({span})")
+            shown = int(lo) if pd.isna(hi) or lo == hi else f"{int(lo)}-{int(hi)}"
+            texts.append(f"{shown} employees is outside every segment of scheme "
+                         f"{scheme.name!r} ({span})")
+    if texts:  # at once: setting a string column's values one by one copies it each time
+        reasons.iloc[np.flatnonzero(unassigned)] = texts
     return reasons
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from smesocial.columns import as_text, map_distinct
 from smesocial.config import Indicator
 from smesocial.errors import InputError
 from smesocial.estimates import ALL_SEGMENTS, typed_item_estimates
@@ -195,11 +196,11 @@ def _design_columns(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame,
             assert spec.group is not None and spec.groups is not None
             if spec.group not in table.columns:
                 raise NotEstimable(f"no column {spec.group!r} to compare groups on")
-            labels = table[spec.group].astype("object").astype(str)
+            labels = as_text(table[spec.group])
             first, second = (str(g) for g in spec.groups)
             group = np.where(labels == first, 1.0, np.where(labels == second, 0.0, np.nan))
         domain = domain_for(design, spec.group, table, segment, segment_name, ALL_SEGMENTS)
-        inputs = Inputs(design, domain, table[segment].astype("object").astype(str).to_numpy(),
+        inputs = Inputs(design, domain, as_text(table[segment]).to_numpy(),
                         levels, context.alpha)
         result = design_result(spec.kind, values, inputs, group=group,
                                interaction=spec.interaction, test_name=_test_name(spec))
@@ -301,7 +302,7 @@ def run_test(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame, segmen
     if segment_name != ALL_SEGMENTS:
         if segment_name not in {str(s) for s in _segment_levels(table, segment)}:
             raise NotEstimable(f"segment {segment_name} not in this wave's scheme")
-        table = table[table[segment].astype("object").astype(str) == segment_name]
+        table = table[(as_text(table[segment]) == segment_name).to_numpy()]
         if table.empty:
             raise NotEstimable(f"no respondent in segment {segment_name}")
     resolved = [resolve_item(table, name, context.indicators) for name in items]
@@ -332,7 +333,8 @@ def _scores(table: pd.DataFrame, segment: str) -> pd.Series:
     """Equally spaced segment scores 0, 1, 2, ... in the scheme's order (NaN = no segment)."""
     levels = _segment_levels(table, segment)
     rank = {str(level): float(i) for i, level in enumerate(levels)}
-    return table[segment].astype("object").map(lambda s: rank.get(str(s), np.nan)).astype(float)
+    return pd.Series(map_distinct(table[segment], lambda s: rank.get(str(s), np.nan), np.nan,
+                                  dtype=float), index=table.index, name=segment)
 
 
 def _trend_test(spec: TestSpec, resolved: list[Item], table: pd.DataFrame,
@@ -377,9 +379,9 @@ def _group_test(spec: TestSpec, item: Item, table: pd.DataFrame, context: Contex
     if spec.group not in table.columns:
         raise NotEstimable(f"no column {spec.group!r} to compare groups on")
     first, second = (str(g) for g in spec.groups)
-    group_values = table[spec.group].astype("object").astype(str)
+    group_values = as_text(table[spec.group])
     in_groups = group_values.isin([first, second])
-    present = set(group_values[in_groups])
+    present = set(group_values[in_groups].unique())
     if present != {first, second}:
         absent = [g for g in (first, second) if g not in present]
         raise NotEstimable(f"no respondent in group(s) {', '.join(absent)} of {spec.group}")
@@ -389,7 +391,7 @@ def _group_test(spec: TestSpec, item: Item, table: pd.DataFrame, context: Contex
     data = pd.DataFrame({
         "y": item.values[in_groups].astype("Float64").astype(float),
         indicator: (group_values[in_groups] == first).astype(float),
-        "segment": table.loc[in_groups, segment].astype("object").astype(str),
+        "segment": as_text(table.loc[in_groups, segment]),
     })
     note = f"groups: {first} (first) vs {second} (second)"
     if spec.kind == "cmh":

@@ -39,6 +39,7 @@ from scipy import stats
 
 from smesocial import design as svy
 from smesocial.design import Design
+from smesocial.columns import as_text
 from smesocial.errors import NotEstimable
 from smesocial.estimates import weights_are_trivial
 from smesocial.inference import TestResult, cohens_h
@@ -102,7 +103,7 @@ def domain_for(design: Design, group: str | None, table: pd.DataFrame, segment: 
     """The population (or, comparing samples, every respondent), within the segment."""
     domain = np.ones(design.n, bool) if group == SAMPLE_GROUP else design.in_population.copy()
     if segment_name != all_segments:
-        domain &= table[segment].astype("object").astype(str).to_numpy() == segment_name
+        domain &= as_text(table[segment]).to_numpy() == segment_name
     return domain
 
 
