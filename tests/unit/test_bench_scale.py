@@ -138,7 +138,7 @@ def test_a_log_without_the_resources_line_falls_back_to_the_benchmark_file(tmp_p
 
 def _written(tmp_path: Path, rows: list[dict[str, object]]) -> str:
     out = tmp_path / "scale.csv"
-    bench.write_table(rows, out)
+    bench.write_table(out, rows, bench.COLUMNS)
     text = out.read_text()
     assert next(csv.reader([text.splitlines()[0]])) == bench.COLUMNS
     return text

@@ -26,7 +26,6 @@ rest. The table is written to results/benchmarks/build.csv of the repository it 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import re
 import resource
@@ -41,6 +40,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_common, beside this script
+from bench_common import copy_repository, write_table  # noqa: E402
 BUILD = ["-m", "smesocial.build", "snakemake", "--cores", "2", "--printshellcmds",
          "--rerun-incomplete"]
 PAPER = "manuscript/paper.qmd"
@@ -66,17 +67,6 @@ class Run:
 class Scenario:
     name: str
     runs: list[Run] = field(default_factory=list)
-
-
-def copy_repository(destination: Path, root: Path = ROOT) -> Path:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                             "-z"], cwd=root, capture_output=True, check=True).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = root / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 def environment(workdir: Path) -> dict[str, str]:
@@ -221,11 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     for log, seconds in sorted(costs.items(), key=lambda item: -item[1]):
         print(f"  {seconds:6.2f}  {log.removesuffix('.log')}")
     out = ROOT / "results/benchmarks/build.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_table(out, rows, COLUMNS)
     print(f"\nwritten to {out.relative_to(ROOT)}")
     return 0
 

@@ -27,7 +27,6 @@ package one line says so and only the Python side runs (exit status 0).
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import os
 import shutil
@@ -44,6 +43,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_common, beside this script
+from bench_common import write_table  # noqa: E402
 sys.path.insert(0, str(ROOT / "workflow"))  # this checkout's smesocial, not an installed copy
 
 from smesocial.estimates import ALL_SEGMENTS, _weighted_estimates
@@ -273,11 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  largest |Python - R| over {compared} rows: estimate {largest['share']:.3g}, "
               f"se {largest['se']:.3g}, ci_low {largest['ci_low']:.3g}, "
               f"ci_high {largest['ci_high']:.3g}")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    with OUT.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerow(row)
+    write_table(OUT, [row], COLUMNS)
     print(f"wrote {OUT}")
     return 0
 

@@ -16,7 +16,6 @@ results/benchmarks/ensemble.csv of the repository it is run from.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import re
 import shutil
@@ -29,23 +28,14 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_common, beside this script
+from bench_common import copy_repository, write_table  # noqa: E402
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 STAGES = {"generate": ("ensemble_generate",),
           "pipeline": ("ingest", "segment", "clean", "weights", "estimates"),
           "battery": ("stats",)}
 STEP_COST = re.compile(r"step cost: draw \d+, rule (\w+): ([0-9.]+) s CPU")
 BATCH_COST = re.compile(r"batch cost: ([0-9.]+) s CPU")
-
-
-def copy_repository(destination: Path) -> Path:
-    listed = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard",
-                             "-z"], cwd=ROOT, capture_output=True, check=True).stdout.decode()
-    for name in filter(None, listed.split("\0")):
-        source = ROOT / name
-        if source.is_file():
-            (destination / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 def snakemake(workdir: Path, *args: str, targets: tuple[str, ...] = ()) -> float:
@@ -114,11 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"projected: {target} draws ~ {minutes:.0f} min wall on this machine "
               f"({slowest['wall_per_draw_s']} s per draw at {slowest['draws']} draws)")
     out = ROOT / "results/benchmarks/ensemble.csv"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_table(out, rows, header)
     print(f"wrote {out}")
     return 0
 

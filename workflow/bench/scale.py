@@ -55,6 +55,8 @@ import pandas as pd
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_common, beside this script
+from bench_common import copy_repository, write_table  # noqa: E402
 sys.path.insert(0, str(ROOT / "workflow"))  # this checkout's smesocial, not an installed copy
 
 from smesocial.config import Codebook, load_codebook
@@ -272,11 +274,6 @@ def clear(workdir: Path, wave: str) -> None:
         (workdir / name).unlink(missing_ok=True)
 
 
-def copy_repository(destination: Path) -> Path:
-    """The repository's tracked and untracked-but-not-ignored files (ensemble.py's copy)."""
-    return load_bench("ensemble").copy_repository(destination)
-
-
 def run_scenario(workdir: Path, wave: str, respondents: int, repeats: int,
                  cores: int) -> dict[str, list[Measure]]:
     """Every stage's measures over `repeats` runs of `wave` scaled to `respondents`, and the
@@ -342,14 +339,6 @@ def print_table(rows: Sequence[dict[str, object]], cores: int) -> None:
         print("  ".join(f"{row[c]!s:>{widths[c]}}" for c in COLUMNS))
 
 
-def write_table(rows: Sequence[dict[str, object]], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=list(DEFAULT_SIZES))
@@ -379,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"scale benchmark: {wave} at {respondents:,} done "
                       f"({scenario[-2]['wall_min_s']} s over the stages)", flush=True)
     print_table(rows, args.cores)
-    write_table(rows, args.out)
+    write_table(args.out, rows, COLUMNS)
     print(f"wrote {args.out}")
     if args.with_r:
         load_bench("design").main(["--respondents", "100000"])
