@@ -64,3 +64,12 @@ def test_requirements_pins_are_satisfied_by_the_constraints_file():
     clash = {n: (v, constraints[n]) for n, v in pip_pins().items()
              if n in constraints and constraints[n] != v}
     assert clash == {}
+
+
+def test_test_modules_have_unique_basenames():
+    """pytest imports test modules by basename (rootdir-relative without packages): a unit and
+    an integration test file of the same name stop the whole suite at collection."""
+    root = Path(__file__).resolve().parents[1]
+    names = [path.name for path in root.rglob("test_*.py")]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    assert not repeated, f"test modules sharing a basename: {repeated}"
