@@ -202,7 +202,7 @@ def trend_in_proportions(successes: np.ndarray, totals: np.ndarray, scores: np.n
     diff, low, high = newcombe_difference(int(x[-1]), int(n[-1]), int(x[0]), int(n[0]), alpha)
     return TestResult("cochran_armitage", chi2, 1.0, p, "risk_difference_last_vs_first", float(diff),
                       float(low), float(high), int(n.sum()), note,
-                      direction_observed=_sign_direction(diff, 0.0, "increasing", "decreasing"))
+                      direction_observed=sign_direction(diff, 0.0, "increasing", "decreasing"))
 
 
 def kruskal_wallis(groups: list[np.ndarray], *, alpha: float = 0.05, seed: int = 0,
@@ -333,7 +333,7 @@ def ordinal_trend(codes: np.ndarray, scores: np.ndarray, alpha: float = 0.05,
     return TestResult(test, (beta / se) ** 2, 1.0, float(fit.pvalues["score"]),
                       "odds_ratio_per_step", odds, math.exp(beta - z * se), math.exp(beta + z * se),
                       int(y.size), "; ".join(notes),
-                      direction_observed=_sign_direction(odds, 1.0, "increasing", "decreasing"))
+                      direction_observed=sign_direction(odds, 1.0, "increasing", "decreasing"))
 
 
 @functools.cache
@@ -451,7 +451,7 @@ def mcnemar_paired(both: int, first_only: int, second_only: int, neither: int,
                 f"{second_only} second only); mid-p {mid_p:.4g}")
     return TestResult("mcnemar_exact", statistic, 1.0, exact_p, "share_difference", p1 - p2,
                       low, high, n, note, "cohens_h", cohens_h(p1, p2),
-                      _sign_direction(p1 - p2, 0.0, "first_greater", "second_greater"))
+                      sign_direction(p1 - p2, 0.0, "first_greater", "second_greater"))
 
 
 def cochrans_q_test(matrix: np.ndarray, *, alpha: float = 0.05, seed: int = 0,
@@ -531,7 +531,7 @@ def cmh_test(tables: list[np.ndarray], alpha: float = 0.05) -> TestResult:
     # chi2.sf, not statsmodels' 1 - cdf, which rounds p below 1e-16 to 0.
     return TestResult("cmh", statistic, 1.0, float(sps.chi2.sf(statistic, 1)), "odds_ratio_mh", odds,
                       float(low), float(high), int(stacked.sum()), "; ".join(notes),
-                      direction_observed=_sign_direction(odds, 1.0, "first_greater", "second_greater"))
+                      direction_observed=sign_direction(odds, 1.0, "first_greater", "second_greater"))
 
 
 def logistic_group_effect(frame: pd.DataFrame, *, outcome: str, group: str, adjust: str | None,
@@ -584,7 +584,7 @@ def logistic_group_effect(frame: pd.DataFrame, *, outcome: str, group: str, adju
     beta = float(main_fit.params[group])
     low, high = (float(v) for v in np.exp(main_fit.conf_int(alpha=alpha).loc[group]))
     odds = math.exp(beta)
-    direction = _sign_direction(odds, 1.0, "first_greater", "second_greater")
+    direction = sign_direction(odds, 1.0, "first_greater", "second_greater")
     if not interaction:
         lr = float(2 * (main_fit.llf - null_fit.llf))
         return TestResult("logit_group", lr, 1.0, float(sps.chi2.sf(lr, 1)), "odds_ratio_adjusted",
@@ -616,7 +616,8 @@ def adjust_pvalues(p: pd.Series, method: str) -> pd.Series:
     return out
 
 
-def _sign_direction(value: float, null: float, above: str, below: str) -> str:
+def sign_direction(value: float, null: float, above: str, below: str) -> str:
+    """`above`/`below` as the estimate lies above/below its null value (`none` at it; "" for NaN)."""
     if not math.isfinite(value):
         return ""
     return above if value > null else below if value < null else "none"

@@ -42,7 +42,7 @@ from smesocial.design import Design
 from smesocial.columns import as_text
 from smesocial.errors import NotEstimable
 from smesocial.estimates import weights_are_trivial
-from smesocial.inference import TestResult, cohens_h
+from smesocial.inference import TestResult, cohens_h, sign_direction
 
 DESIGN_PREFIX = "_design_"
 WEIGHT = DESIGN_PREFIX + "weight"
@@ -130,7 +130,7 @@ def design_result(kind: str, values: Sequence[np.ndarray], inputs: Inputs, *,
                           test.estimate, test.ci_low, test.ci_high, int(both.sum()),
                           f"t on {test.ddf:.0f} df; weighted shares {shares[0]:.3f} and "
                           f"{shares[1]:.3f}", "cohens_h", cohens_h(*shares),
-                          _direction(test.estimate, 0.0, "first_greater", "second_greater"))
+                          sign_direction(test.estimate, 0.0, "first_greater", "second_greater"))
     if kind == "cochrans_q":
         matrix = np.column_stack(values)
         test = svy.equal_means(d, matrix, domain)
@@ -157,12 +157,6 @@ def _count(domain: np.ndarray, values: Sequence[np.ndarray]) -> int:
     return int((domain & ~np.isnan(np.column_stack(values)).any(axis=1)).sum())
 
 
-def _direction(value: float, null: float, above: str, below: str) -> str:
-    if not math.isfinite(value):
-        return ""
-    return above if value > null else below if value < null else "none"
-
-
 def _scores(inputs: Inputs) -> np.ndarray:
     """Equally spaced segment scores 0, 1, 2, ... in the scheme's order (NaN = no segment)."""
     rank = {level: float(i) for i, level in enumerate(inputs.levels)}
@@ -180,7 +174,7 @@ def _ordinal_trend(answers: np.ndarray, inputs: Inputs, name: str) -> TestResult
                       math.exp(model.beta - half), math.exp(model.beta + half), int(base.sum()),
                       f"survey-weighted proportional-odds model on the segment score, Wald F on "
                       f"(1, {model.df_residual}) df",
-                      direction_observed=_direction(odds, 1.0, "increasing", "decreasing"))
+                      direction_observed=sign_direction(odds, 1.0, "increasing", "decreasing"))
 
 
 def _rank_test(answers: np.ndarray, inputs: Inputs) -> TestResult:
@@ -214,7 +208,7 @@ def _trend(y: np.ndarray, inputs: Inputs) -> TestResult:
                       difference.ci_high, int(base.sum()),
                       f"Wald F on (1, {wald.ddf}) df of the segment score in a survey-weighted "
                       f"logistic regression; difference {last} minus {first}",
-                      direction_observed=_direction(difference.estimate, 0.0, "increasing",
+                      direction_observed=sign_direction(difference.estimate, 0.0, "increasing",
                                                     "decreasing"))
 
 
@@ -230,7 +224,7 @@ def _group(y: np.ndarray, group: np.ndarray, inputs: Inputs, interaction: bool,
     main = svy.survey_logit(inputs.design, outcome, dict(columns), base)
     beta, low, high = main.coefficient_interval("group", inputs.alpha)
     odds = math.exp(beta)
-    direction = _direction(odds, 1.0, "first_greater", "second_greater")
+    direction = sign_direction(odds, 1.0, "first_greater", "second_greater")
     adjusted = "adjusted for segment" if dummies else "one segment only"
     if not interaction:
         wald = main.wald(["group"])
