@@ -360,3 +360,19 @@ def test_design_rejects_non_positive_weights_and_ragged_columns():
 def test_a_share_of_zero_has_the_clopper_pearson_interval_of_its_n():
     low, high = svy.proportion_interval(0.0, 0.0, 9, 10, 100, method="beta")
     assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 10))
+
+
+@pytest.mark.parametrize(("threshold", "collections"), [(10**9, 0), (1, 1)])
+def test_survey_glm_frees_a_fit_at_once_only_for_a_large_design(norway, monkeypatch, threshold,
+                                                                 collections):
+    """A full collection after each fit frees a million-row fit's arrays (memory), but costs
+    ~25 ms: small designs (a battery fits hundreds) leave it to the collector."""
+    data, _weights, design = norway
+    item = sorted(R["svyglm_no"])[0]
+    calls = []
+    monkeypatch.setattr(svy, "COLLECT_AFTER_FIT_ROWS", threshold)
+    monkeypatch.setattr(svy.gc, "collect", lambda *args: calls.append(args) or 0)
+    names = R["svyglm_no"][item]["coef_names"][1:]
+    model = svy.survey_logit(design, values(data, item), _columns(data, names))
+    assert list(model.names) == R["svyglm_no"][item]["coef_names"]
+    assert len(calls) == collections

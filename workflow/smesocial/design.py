@@ -51,6 +51,11 @@ def _codes(labels: Sequence[object] | np.ndarray | pd.Series) -> np.ndarray:
     return pd.factorize(pd.Series(labels, dtype="object").astype(str), sort=True)[0]
 
 
+# From this many respondents on, survey_glm frees each fit's arrays at once (see there): 50,000
+# rows leave ~50 MB per fit behind, the point where waiting costs more memory than collecting
+# costs time.
+COLLECT_AFTER_FIT_ROWS = 50_000
+
 def _indicator(codes: np.ndarray) -> sparse.csr_matrix:
     """groups x rows 0/1 matrix: `indicator @ x` sums x within groups in one sparse product."""
     n = codes.size
@@ -372,9 +377,11 @@ def survey_glm(design: Design, y: np.ndarray, columns: dict[str, np.ndarray],
     model = SurveyGLM(names, np.array(fit.params), vcov, naive, float(fit.deviance), df_residual)
     # statsmodels' model and results refer to each other, so their n-row arrays wait for the
     # cyclic collector, which counts objects, not bytes: at a million respondents each fit
-    # would leave about a gigabyte behind until then.
+    # would leave about a gigabyte behind until then. A full collection costs ~25 ms whatever
+    # the size, so small designs (a battery fits hundreds) leave it to the collector.
     del fit
-    gc.collect()
+    if design.n >= COLLECT_AFTER_FIT_ROWS:
+        gc.collect()
     return model
 
 
