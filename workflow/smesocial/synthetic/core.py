@@ -1215,8 +1215,9 @@ def prepared_draw(generator: Any, params_path: str | Path, assumptions: Mapping[
     """The generator's context and count allocation for these inputs, made once per process:
     a job running many draws (the ensemble's batches) reads the inputs and solves the
     allocation once per assumption variant instead of once per draw (and allocate_item solves
-    each distinct item problem once: variants that leave an item's problem alone share it). generate() from a ready
-    context and allocation gives the same bytes (tests/unit/test_synth.py). Keyed by the
+    each distinct item problem once: variants that leave an item's problem alone share it).
+    generate() from a ready context and allocation gives the same bytes
+    (tests/unit/test_synth.py). Keyed by the
     parameters file's content too; the files it names are a job's inputs, fixed while it runs."""
     digest = hashlib.sha256(Path(params_path).read_bytes()).hexdigest()
     key = repr((generator.__name__, str(params_path), digest, sorted(assumptions.items()),
