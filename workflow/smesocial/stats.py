@@ -14,7 +14,7 @@ says why, with no numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,32 @@ class Context:
     alpha: float
     seed: int
     common_scheme: str | None = None
+    # What the battery's many tests of one table would each recompute (its rows in a segment,
+    # a column as text, whether an item was asked), made once per table: keyed by the table's
+    # id, with the table kept so that id stays its own while the battery runs.
+    memo: dict[tuple[Any, ...], tuple[pd.DataFrame, Any]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    def once(self, table: pd.DataFrame, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """`make()`, computed once per `table` and `key` (callers only read the result)."""
+        entry = self.memo.get((id(table), *key))
+        if entry is None or entry[0] is not table:
+            entry = (table, make())
+            self.memo[(id(table), *key)] = entry
+        return entry[1]
+
+    def text(self, table: pd.DataFrame, column: str) -> pd.Series:
+        """`as_text(table[column])`."""
+        return self.once(table, ("text", column), lambda: as_text(table[column]))
+
+    def asked(self, table: pd.DataFrame, name: str) -> bool:
+        """Whether the table has an answer to the item (`hypotheses.asked`)."""
+        return self.once(table, ("asked", name), lambda: asked(table, name, self.indicators))
+
+    def in_segment(self, table: pd.DataFrame, segment: str, segment_name: str) -> pd.DataFrame:
+        """The table's rows whose `segment` is `segment_name`."""
+        return self.once(table, ("rows", segment, segment_name), lambda: table[
+            (self.text(table, segment) == segment_name).to_numpy()])
 
 
 def run_battery(
@@ -151,7 +177,7 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
     design = table_design(table)
     for spec in hypothesis.tests:
         for items in expand_items(spec.items, hypothesis.platforms):
-            if hypothesis.all_platforms and not all(asked(table, i, context.indicators) for i in items):
+            if hypothesis.all_platforms and not all(context.asked(table, i) for i in items):
                 skipped.append(f"{hypothesis.id}, {spec.kind}: {' vs '.join(items)} "
                                f"({'+'.join(waves)})")
                 continue
@@ -184,7 +210,7 @@ def _design_columns(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame,
         if segment not in table.columns:
             raise NotEstimable(f"no segment column {segment!r}")
         for name in items:
-            if not asked(table, name, context.indicators):
+            if not context.asked(table, name):
                 raise NotEstimable(f"item {name} not asked in this wave (no answers)")
         levels = [str(s) for s in _segment_levels(table, segment)]
         if segment_name != ALL_SEGMENTS and segment_name not in levels:
@@ -196,12 +222,12 @@ def _design_columns(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame,
             assert spec.group is not None and spec.groups is not None
             if spec.group not in table.columns:
                 raise NotEstimable(f"no column {spec.group!r} to compare groups on")
-            labels = as_text(table[spec.group])
+            labels = context.text(table, spec.group)
             first, second = (str(g) for g in spec.groups)
             group = np.where(labels == first, 1.0, np.where(labels == second, 0.0, np.nan))
-        domain = domain_for(design, spec.group, table, segment, segment_name, ALL_SEGMENTS)
-        inputs = Inputs(design, domain, as_text(table[segment]).to_numpy(),
-                        levels, context.alpha)
+        segments = context.text(table, segment).to_numpy()
+        domain = domain_for(design, spec.group, segments, segment_name, ALL_SEGMENTS)
+        inputs = Inputs(design, domain, segments, levels, context.alpha)
         result = design_result(spec.kind, values, inputs, group=group,
                                interaction=spec.interaction, test_name=_test_name(spec))
     except NotEstimable as exc:
@@ -297,12 +323,12 @@ def run_test(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame, segmen
     if segment not in table.columns:
         raise NotEstimable(f"no segment column {segment!r}")
     for name in items:  # asked = answered by someone in the wave, whatever the segment
-        if not asked(table, name, context.indicators):
+        if not context.asked(table, name):
             raise NotEstimable(f"item {name} not asked in this wave (no answers)")
     if segment_name != ALL_SEGMENTS:
         if segment_name not in {str(s) for s in _segment_levels(table, segment)}:
             raise NotEstimable(f"segment {segment_name} not in this wave's scheme")
-        table = table[(as_text(table[segment]) == segment_name).to_numpy()]
+        table = context.in_segment(table, segment, segment_name)
         if table.empty:
             raise NotEstimable(f"no respondent in segment {segment_name}")
     resolved = [resolve_item(table, name, context.indicators) for name in items]
@@ -379,7 +405,7 @@ def _group_test(spec: TestSpec, item: Item, table: pd.DataFrame, context: Contex
     if spec.group not in table.columns:
         raise NotEstimable(f"no column {spec.group!r} to compare groups on")
     first, second = (str(g) for g in spec.groups)
-    group_values = as_text(table[spec.group])
+    group_values = context.text(table, spec.group)
     in_groups = group_values.isin([first, second])
     present = set(group_values[in_groups].unique())
     if present != {first, second}:
@@ -391,7 +417,7 @@ def _group_test(spec: TestSpec, item: Item, table: pd.DataFrame, context: Contex
     data = pd.DataFrame({
         "y": item.values[in_groups].astype("Float64").astype(float),
         indicator: (group_values[in_groups] == first).astype(float),
-        "segment": as_text(table.loc[in_groups, segment]),
+        "segment": context.text(table, segment)[in_groups],
     })
     note = f"groups: {first} (first) vs {second} (second)"
     if spec.kind == "cmh":
