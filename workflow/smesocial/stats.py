@@ -94,6 +94,14 @@ class Context:
         """Whether the table has an answer to the item (`hypotheses.asked`)."""
         return self.once(table, ("asked", name), lambda: asked(table, name, self.indicators))
 
+    def item(self, table: pd.DataFrame, name: str) -> Item:
+        """`hypotheses.resolve_item`."""
+        return self.once(table, ("item", name), lambda: resolve_item(table, name, self.indicators))
+
+    def levels(self, table: pd.DataFrame, segment: str) -> list[Any]:
+        """`_segment_levels` (a failure, not kept, raises again)."""
+        return self.once(table, ("levels", segment), lambda: _segment_levels(table, segment))
+
     def in_segment(self, table: pd.DataFrame, segment: str, segment_name: str) -> pd.DataFrame:
         """The table's rows whose `segment` is `segment_name`."""
         return self.once(table, ("rows", segment, segment_name), lambda: table[
@@ -174,7 +182,7 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
         return rows
     segment = context.settings.segment
     table = _pooled(waves, tables, segment, context)
-    design = table_design(table)
+    design = context.once(table, ("design",), lambda: table_design(table))
     for spec in hypothesis.tests:
         for items in expand_items(spec.items, hypothesis.platforms):
             if hypothesis.all_platforms and not all(context.asked(table, i) for i in items):
@@ -212,10 +220,10 @@ def _design_columns(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame,
         for name in items:
             if not context.asked(table, name):
                 raise NotEstimable(f"item {name} not asked in this wave (no answers)")
-        levels = [str(s) for s in _segment_levels(table, segment)]
+        levels = [str(s) for s in context.levels(table, segment)]
         if segment_name != ALL_SEGMENTS and segment_name not in levels:
             raise NotEstimable(f"segment {segment_name} not in this wave's scheme")
-        resolved = [resolve_item(table, name, context.indicators) for name in items]
+        resolved = [context.item(table, name) for name in items]
         values = [_design_values(item, spec.kind) for item in resolved]
         group = None
         if spec.kind in GROUP_KINDS:
@@ -326,12 +334,12 @@ def run_test(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame, segmen
         if not context.asked(table, name):
             raise NotEstimable(f"item {name} not asked in this wave (no answers)")
     if segment_name != ALL_SEGMENTS:
-        if segment_name not in {str(s) for s in _segment_levels(table, segment)}:
+        if segment_name not in {str(s) for s in context.levels(table, segment)}:
             raise NotEstimable(f"segment {segment_name} not in this wave's scheme")
         table = context.in_segment(table, segment, segment_name)
         if table.empty:
             raise NotEstimable(f"no respondent in segment {segment_name}")
-    resolved = [resolve_item(table, name, context.indicators) for name in items]
+    resolved = [context.item(table, name) for name in items]
     kind, alpha, seed = spec.kind, context.alpha, context.seed
     settings = context.settings
     if kind == "association":
@@ -366,8 +374,8 @@ def _scores(table: pd.DataFrame, segment: str) -> pd.Series:
 def _trend_test(spec: TestSpec, resolved: list[Item], table: pd.DataFrame,
                 context: Context) -> TestResult:
     segment = context.settings.segment
-    scores = _scores(table, segment)
-    levels = _segment_levels(table, segment)
+    scores = context.once(table, ("scores", segment), lambda: _scores(table, segment))
+    levels = context.levels(table, segment)
     if spec.kind == "gradient_difference":
         for item in resolved:
             _require(item, {"binary"}, "gradient_difference")
