@@ -430,11 +430,15 @@ def _group_test(spec: TestSpec, item: Item, table: pd.DataFrame, context: Contex
     note = f"groups: {first} (first) vs {second} (second)"
     if spec.kind == "cmh":
         answered = data.dropna()
+        # one 2x2 table per segment present, in sorted order, counted on arrays
+        stratum, labels = pd.factorize(answered["segment"], sort=True)
+        g, y = answered[indicator].to_numpy(), answered["y"].to_numpy()
         strata = []
-        for _, stratum in answered.groupby("segment", sort=True):
-            g, y = stratum[indicator], stratum["y"]
-            strata.append(np.array([[int(((g == 1) & (y == 1)).sum()), int(((g == 1) & (y == 0)).sum())],
-                                    [int(((g == 0) & (y == 1)).sum()), int(((g == 0) & (y == 0)).sum())]]))
+        for code in range(len(labels)):
+            inside = stratum == code
+            first, second = inside & (g == 1), inside & (g == 0)
+            strata.append(np.array([[int((first & (y == 1)).sum()), int((first & (y == 0)).sum())],
+                                    [int((second & (y == 1)).sum()), int((second & (y == 0)).sum())]]))
         return cmh_test(strata, context.alpha).with_note(note + "; strata: segments")
     result = logistic_group_effect(data, outcome="y", group=indicator, adjust="segment",
                                    interaction=spec.interaction, alpha=context.alpha)
