@@ -515,12 +515,16 @@ def summary_markdown(battery: Battery, declarations: Declarations, config: Mappi
 
 
 def _rows_markdown(rows: pd.DataFrame) -> str:
+    # one tuple per test row (DataFrame.apply(axis=1) built a Series per row)
+    records = list(rows.itertuples(index=False))
     shown = pd.DataFrame({
         "item": rows["item"], "segment": rows["segment"], "test": rows["test"],
-        "statistic": rows.apply(lambda r: _number(r.statistic, 2) + (
-            f" ({_number(r.df, 0)} df)" if math.isfinite(r.df) else ""), axis=1),
+        "statistic": pd.Series([_number(r.statistic, 2) + (
+            f" ({_number(r.df, 0)} df)" if math.isfinite(r.df) else "") for r in records],
+            index=rows.index, dtype=object),
         "p": rows["p"].map(_p), "p Holm": rows["p_adj_holm"].map(_p),
-        "effect [95% CI]": rows.apply(_effect, axis=1),
+        "effect [95% CI]": pd.Series([_effect(r) for r in records], index=rows.index,
+                                     dtype=object),
         "observed": rows["direction_observed"],
         "note": rows["note"].map(lambda s: s if len(s) <= 90 else s[:87] + "..."),
     })
@@ -541,7 +545,7 @@ def _p(value: float) -> str:
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
-def _effect(row: pd.Series) -> str:
+def _effect(row: Any) -> str:
     if not math.isfinite(row.effect_size):
         return ""
     text = f"{row.effect_size_name} {row.effect_size:.3f}"
