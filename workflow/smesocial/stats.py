@@ -497,8 +497,9 @@ def summary_markdown(battery: Battery, declarations: Declarations, config: Mappi
         "",
     ]
     family_names = declarations.families
+    by_hypothesis = dict(iter(tests.groupby("hypothesis", sort=False)))  # rows in table order
     for hypothesis in declarations.hypotheses:
-        rows = tests[tests["hypothesis"] == hypothesis.id]
+        rows = by_hypothesis.get(hypothesis.id, tests.iloc[:0])
         lines += [f"## {hypothesis.id}", "", f"*{hypothesis.statement}*", "",
                   f"Family: {hypothesis.family} ({family_names.get(hypothesis.family, '')}); "
                   f"waves: {', '.join(hypothesis.waves)}; declared direction: {hypothesis.direction}.",
@@ -515,8 +516,11 @@ def summary_markdown(battery: Battery, declarations: Declarations, config: Mappi
 
 
 def _rows_markdown(rows: pd.DataFrame) -> str:
-    # one tuple per test row (DataFrame.apply(axis=1) built a Series per row)
-    records = list(rows.itertuples(index=False))
+    # one tuple per test row, of the columns formatted here (DataFrame.apply(axis=1) built a
+    # Series per row)
+    records = list(rows[["statistic", "df", "effect_size_name", "effect_size", "effect_ci_low",
+                         "effect_ci_high", "secondary_effect_name", "secondary_effect"]]
+                   .itertuples(index=False))
     shown = pd.DataFrame({
         "item": rows["item"], "segment": rows["segment"], "test": rows["test"],
         "statistic": pd.Series([_number(r.statistic, 2) + (
