@@ -688,10 +688,11 @@ def _platform_shares(result: SynthResult, measure: str, segment: str,
                      retained: pd.DataFrame) -> dict[str, float]:
     """Each platform's `measure` share (%) among the `retained` rows of `segment`."""
     shares = {}
+    rows = retained if segment == "all" else retained[retained["segment"] == segment]  # once
     for platform in result.context.platforms:
         indicator = result.context.indicators[f"{measure}_{platform}"]
         item, cats = resolve_indicator(indicator, result.context.harmonised)
-        k, n = stratum_share(retained, item, cats, segment)
+        k, n = stratum_share(rows, item, cats)
         shares[platform] = 100 * k / n
     return shares
 
