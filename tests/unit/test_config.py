@@ -136,3 +136,23 @@ def test_a_missing_input_of_the_generator_names_its_key(config, tmp_path):
         check_references(broken, root=ROOT)
     assert str(err.value).startswith(f"{edited}: inputs.published names a file that does not "
                                      "exist; found 'config/published/gone.yaml'")
+
+
+def test_load_yaml_parses_each_text_once_and_gives_every_caller_its_own_copy(tmp_path, monkeypatch):
+    import smesocial.config as config_module
+
+    parses = []
+    real_load = yaml.load
+    monkeypatch.setattr(config_module, "_PARSED", {})
+    monkeypatch.setattr(config_module.yaml, "load", lambda *a, **k: parses.append(1) or real_load(*a, **k))
+    path = tmp_path / "a.yaml"
+    path.write_text("shared: &s {n: 1}\nalias: *s\nlist: [1, 2]\n", encoding="utf-8")
+    first = load_yaml(path)
+    first["list"].append(3)  # a caller editing what it read
+    second = load_yaml(path)
+    assert second == {"shared": {"n": 1}, "alias": {"n": 1}, "list": [1, 2]}
+    assert second["shared"] is second["alias"]  # YAML aliases stay one object, as parsed
+    assert len(parses) == 1
+    path.write_text("list: [4]\n", encoding="utf-8")  # a changed file is parsed afresh
+    assert load_yaml(path) == {"list": [4]}
+    assert len(parses) == 2

@@ -748,3 +748,22 @@ def test_an_indicator_item_is_decided_once_per_distinct_answer_with_missing_kept
     assert in_values(flags, {True}).tolist() == [True, False, pd.NA]
     # as the per-value rule it replaces: Python's `in`, so 1 is True
     assert in_values(pd.Series([1, 0, 2]), {True}).tolist() == [True, False, False]
+
+
+def test_battery_memo_computes_once_per_table_and_matches_the_direct_values():
+    from smesocial.columns import as_text
+    from smesocial.hypotheses import asked
+    from smesocial.stats import Context
+
+    table = pd.DataFrame({"segment": pd.Categorical(["a", "b", "a", None], categories=["a", "b"]),
+                          "x": [True, None, False, True]})
+    context = Context({}, Settings(), 0.05, 1)
+    rows = context.in_segment(table, "segment", "a")
+    pd.testing.assert_frame_equal(rows, table.iloc[[0, 2]])
+    assert context.in_segment(table, "segment", "a") is rows  # made once
+    pd.testing.assert_series_equal(context.text(table, "segment"), as_text(table["segment"]))
+    assert context.asked(table, "x") is asked(table, "x", {}) is True
+    # An equal table of its own is another entry, not the first table's result.
+    other = table.assign(segment=pd.Categorical(["b", "b", "a", None], categories=["a", "b"]))
+    assert list(context.in_segment(other, "segment", "a").index) == [2]
+    assert len(context.memo) == 5

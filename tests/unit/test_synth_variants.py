@@ -75,6 +75,56 @@ def test_shipped_knob_values_give_the_shipped_bytes():
     assert dk.varied_assumptions(result.context) == {}
 
 
+# --- the solved-problem cache ------------------------------------------------------------------
+
+
+def test_cached_allocations_are_the_fresh_solves_and_shared_only_where_the_problem_is(monkeypatch):
+    # The ensemble's variants in one process: each allocation equals a solve with an empty
+    # cache; the copula strength (loadings only) re-solves nothing, a posting split only the
+    # items whose targets it moves.
+    variants = ({}, {"copula_strength": 0.6}, {"copula_strength": "strong"},
+                {"daily_share_of_daily_weekly": 0.25})
+    contexts = [dk.load_context(PARAMS, root=ROOT, assumptions=a) for a in variants]
+    fresh = []
+    for ctx in contexts:
+        monkeypatch.setattr(core, "_SOLVED", {})
+        fresh.append(dk.allocate_all(ctx))
+    solves = []
+    real_solve = core._solve_counts
+    monkeypatch.setattr(core, "_solve_counts", lambda *a: solves.append(1) or real_solve(*a))
+    monkeypatch.setattr(core, "_SOLVED", {})
+    per_variant = []
+    for ctx, expected in zip(contexts, fresh):
+        before = len(solves)
+        assert dk.allocate_all(ctx) == expected
+        per_variant.append(len(solves) - before)
+    items = len(contexts[0].items)
+    moved = sum(fresh[3][spec.name] != fresh[0][spec.name] for spec in contexts[0].items)
+    assert per_variant[:3] == [items, 0, 0]
+    assert 0 < moved <= per_variant[3] < items
+    # a caller's edit reaches no later caller
+    again = dk.allocate_all(contexts[0])
+    again["post_linkedin"]["micro"]["daily"] += 1
+    assert dk.allocate_all(contexts[0]) == fresh[0]
+
+
+def test_a_changed_tolerance_bound_target_or_figure_is_another_problem():
+    levels, sizes = ("a", "b"), {"s": 10}
+    targets = {"s": {"a": 5.0, "b": 5.0, None: 0.0}}
+    base = core._problem_key(levels, sizes, targets, [], {"s": 0}, 0.5)
+    assert base == core._problem_key(list(levels), dict(sizes), targets, [], {"s": 0}, 0.5)
+    assert base != core._problem_key(levels, sizes, targets, [], {"s": 0}, 0.49)
+    assert base != core._problem_key(levels, sizes, targets, [], {"s": 1}, 0.5)
+    assert base != core._problem_key(levels, {"s": 11}, targets, [], {"s": 0}, 0.5)
+    assert base != core._problem_key(levels, sizes, {"s": {"a": 6.0, "b": 4.0, None: 0.0}},
+                                     [], {"s": 0}, 0.5)
+    figure = core.FigureTarget("f", "ind", "s", 50.0, "x", frozenset({"a"}))
+    assert base != core._problem_key(levels, sizes, targets, [figure], {"s": 0}, 0.5)
+    moved = core.FigureTarget("f", "ind", "s", 50.0, "x", frozenset({"b"}))
+    assert core._problem_key(levels, sizes, targets, [figure], {"s": 0}, 0.5) != \
+        core._problem_key(levels, sizes, targets, [moved], {"s": 0}, 0.5)
+
+
 # --- every variant reproduces the report ------------------------------------------------------
 
 

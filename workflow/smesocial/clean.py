@@ -145,12 +145,16 @@ def answer_signatures(frame: pd.DataFrame, answer_columns: Sequence[str]) -> np.
     # the same typed count after normalising is one value: its first spelling's code
     first_code = {text: code for code, text in reversed(list(enumerate(normalised)))}
     employee_code = np.array([first_code[text] for text in normalised] + [-1])[codes]
-    keys = [frame[column] for column in answer_columns]
+    missing = frame[list(answer_columns)].isna()
+    # A column missing in every row (an item the wave did not ask) splits no group: without it
+    # the groups and their order of first appearance are the same, at a fraction of the cost.
+    asked = [column for column, none in zip(answer_columns, missing.all(axis=0)) if not none]
+    keys = [frame[column] for column in asked]
     keys.append(pd.Series(employee_code, index=frame.index, name="_employees"))
-    grouped = pd.concat(keys, axis=1).groupby([*answer_columns, "_employees"], dropna=False,
+    grouped = pd.concat(keys, axis=1).groupby([*asked, "_employees"], dropna=False,
                                               sort=False, observed=True)
     signature = grouped.ngroup().to_numpy(dtype=np.int64, copy=True)
-    empty = frame[list(answer_columns)].isna().all(axis=1).to_numpy() & (employee_code < 0)
+    empty = missing.all(axis=1).to_numpy() & (employee_code < 0)
     signature[empty] = -1
     return signature
 

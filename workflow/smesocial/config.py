@@ -10,7 +10,9 @@ expands over their product, the first dimension of `DIMENSIONS` outermost, so
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,20 +55,33 @@ def yaml_error_text(exc: yaml.YAMLError) -> str:
     return text
 
 
+# Parsed YAML by the file's text, for the life of the process, pickled: a job running many
+# steps in one process (the ensemble's batches) reads the same config files for every step and
+# draw, and parsing is most of that (unpickling costs a few percent of it). Each caller gets a
+# copy of its own (some edit what they read); a changed file is new text, parsed afresh.
+_PARSED: dict[bytes, bytes] = {}
+
+
 def load_yaml(path: str | Path) -> Any:
     """Read a YAML file; a missing or unparsable file is an InputError naming it (and, for a
     syntax error, the line and column)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(str(path), "file not found", expected="an existing YAML file")
+    with path.open(encoding="utf-8") as handle:
+        text = handle.read()
+    key = hashlib.sha256(text.encode("utf-8")).digest()
+    if key in _PARSED:
+        return pickle.loads(_PARSED[key])
     try:
-        with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=SAFE_LOADER)
+        parsed = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
         raise InputError(str(path), f"not valid YAML: {yaml_error_text(exc)}",
                          expected="valid YAML: check that line and the ones before it (an "
                          "unclosed bracket or quote, or a tab in the indentation, is the usual "
                          "cause)") from exc
+    _PARSED[key] = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+    return parsed
 
 
 def expand_platforms(template: str, platforms: dict[str, str]) -> dict[str, tuple[str, str]]:

@@ -66,7 +66,7 @@ def _derived_agrees(source: str, derived: str, true_levels: Sequence[str]) -> pa
         same = (out == expected).fillna(False) | (out.isna() & expected.isna())
         return same.astype(bool)
 
-    return pa.Check(agrees, name=f"{derived} derived from {source}",
+    return pa.Check(agrees, name=f"{derived} derived from {source}", ignore_na=False,  # see clean_schema
                     error=f"{derived} must be True exactly where {source} is one of "
                           f"{list(true_levels)} (NA where {source} is NA)")
 
@@ -115,13 +115,16 @@ def clean_schema(harmonised: Harmonised, *, wave: str, wave_cfg: Mapping[str, An
             columns[name] = pa.Column("boolean", nullable=True)
         else:
             columns[name] = _category(scale.levels, ordered=scale.type == "ordered", nullable=True)
+    # Table checks with ignore_na=False: pandera's default lets rows missing in every column
+    # pass, which costs a whole-table isna() per check (most of the validation's time) and
+    # cannot matter here: such a row already breaks the non-nullable columns.
     checks: list[pa.Check] = [
         pa.Check(lambda f: (f["items_answered"] <= f["items_total"]),
-                 name="items_answered <= items_total"),
+                 name="items_answered <= items_total", ignore_na=False),
         # The analysed count lies in the range the respondent gave ("1-10" -> 5).
         pa.Check(lambda f: (f["employees_low"] <= f["employees"])
                  & (f["employees_high"].isna() | (f["employees"] <= f["employees_high"])).astype(bool),
-                 name="employees_low <= employees <= employees_high"),
+                 name="employees_low <= employees <= employees_high", ignore_na=False),
     ]
     for name, derived in harmonised.derived.items():
         if name in columns:

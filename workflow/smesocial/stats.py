@@ -14,7 +14,7 @@ says why, with no numbers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,40 @@ class Context:
     alpha: float
     seed: int
     common_scheme: str | None = None
+    # What the battery's many tests of one table would each recompute (its rows in a segment,
+    # a column as text, whether an item was asked), made once per table: keyed by the table's
+    # id, with the table kept so that id stays its own while the battery runs.
+    memo: dict[tuple[Any, ...], tuple[pd.DataFrame, Any]] = field(
+        default_factory=dict, compare=False, repr=False)
+
+    def once(self, table: pd.DataFrame, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """`make()`, computed once per `table` and `key` (callers only read the result)."""
+        entry = self.memo.get((id(table), *key))
+        if entry is None or entry[0] is not table:
+            entry = (table, make())
+            self.memo[(id(table), *key)] = entry
+        return entry[1]
+
+    def text(self, table: pd.DataFrame, column: str) -> pd.Series:
+        """`as_text(table[column])`."""
+        return self.once(table, ("text", column), lambda: as_text(table[column]))
+
+    def asked(self, table: pd.DataFrame, name: str) -> bool:
+        """Whether the table has an answer to the item (`hypotheses.asked`)."""
+        return self.once(table, ("asked", name), lambda: asked(table, name, self.indicators))
+
+    def item(self, table: pd.DataFrame, name: str) -> Item:
+        """`hypotheses.resolve_item`."""
+        return self.once(table, ("item", name), lambda: resolve_item(table, name, self.indicators))
+
+    def levels(self, table: pd.DataFrame, segment: str) -> list[Any]:
+        """`_segment_levels` (a failure, not kept, raises again)."""
+        return self.once(table, ("levels", segment), lambda: _segment_levels(table, segment))
+
+    def in_segment(self, table: pd.DataFrame, segment: str, segment_name: str) -> pd.DataFrame:
+        """The table's rows whose `segment` is `segment_name`."""
+        return self.once(table, ("rows", segment, segment_name), lambda: table[
+            (self.text(table, segment) == segment_name).to_numpy()])
 
 
 def run_battery(
@@ -148,10 +182,10 @@ def _hypothesis_rows(hypothesis: Hypothesis, waves: tuple[str, ...],
         return rows
     segment = context.settings.segment
     table = _pooled(waves, tables, segment, context)
-    design = table_design(table)
+    design = context.once(table, ("design",), lambda: table_design(table))
     for spec in hypothesis.tests:
         for items in expand_items(spec.items, hypothesis.platforms):
-            if hypothesis.all_platforms and not all(asked(table, i, context.indicators) for i in items):
+            if hypothesis.all_platforms and not all(context.asked(table, i) for i in items):
                 skipped.append(f"{hypothesis.id}, {spec.kind}: {' vs '.join(items)} "
                                f"({'+'.join(waves)})")
                 continue
@@ -184,24 +218,24 @@ def _design_columns(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame,
         if segment not in table.columns:
             raise NotEstimable(f"no segment column {segment!r}")
         for name in items:
-            if not asked(table, name, context.indicators):
+            if not context.asked(table, name):
                 raise NotEstimable(f"item {name} not asked in this wave (no answers)")
-        levels = [str(s) for s in _segment_levels(table, segment)]
+        levels = [str(s) for s in context.levels(table, segment)]
         if segment_name != ALL_SEGMENTS and segment_name not in levels:
             raise NotEstimable(f"segment {segment_name} not in this wave's scheme")
-        resolved = [resolve_item(table, name, context.indicators) for name in items]
+        resolved = [context.item(table, name) for name in items]
         values = [_design_values(item, spec.kind) for item in resolved]
         group = None
         if spec.kind in GROUP_KINDS:
             assert spec.group is not None and spec.groups is not None
             if spec.group not in table.columns:
                 raise NotEstimable(f"no column {spec.group!r} to compare groups on")
-            labels = as_text(table[spec.group])
+            labels = context.text(table, spec.group)
             first, second = (str(g) for g in spec.groups)
             group = np.where(labels == first, 1.0, np.where(labels == second, 0.0, np.nan))
-        domain = domain_for(design, spec.group, table, segment, segment_name, ALL_SEGMENTS)
-        inputs = Inputs(design, domain, as_text(table[segment]).to_numpy(),
-                        levels, context.alpha)
+        segments = context.text(table, segment).to_numpy()
+        domain = domain_for(design, spec.group, segments, segment_name, ALL_SEGMENTS)
+        inputs = Inputs(design, domain, segments, levels, context.alpha)
         result = design_result(spec.kind, values, inputs, group=group,
                                interaction=spec.interaction, test_name=_test_name(spec))
     except NotEstimable as exc:
@@ -297,15 +331,15 @@ def run_test(spec: TestSpec, items: tuple[str, ...], table: pd.DataFrame, segmen
     if segment not in table.columns:
         raise NotEstimable(f"no segment column {segment!r}")
     for name in items:  # asked = answered by someone in the wave, whatever the segment
-        if not asked(table, name, context.indicators):
+        if not context.asked(table, name):
             raise NotEstimable(f"item {name} not asked in this wave (no answers)")
     if segment_name != ALL_SEGMENTS:
-        if segment_name not in {str(s) for s in _segment_levels(table, segment)}:
+        if segment_name not in {str(s) for s in context.levels(table, segment)}:
             raise NotEstimable(f"segment {segment_name} not in this wave's scheme")
-        table = table[(as_text(table[segment]) == segment_name).to_numpy()]
+        table = context.in_segment(table, segment, segment_name)
         if table.empty:
             raise NotEstimable(f"no respondent in segment {segment_name}")
-    resolved = [resolve_item(table, name, context.indicators) for name in items]
+    resolved = [context.item(table, name) for name in items]
     kind, alpha, seed = spec.kind, context.alpha, context.seed
     settings = context.settings
     if kind == "association":
@@ -340,8 +374,8 @@ def _scores(table: pd.DataFrame, segment: str) -> pd.Series:
 def _trend_test(spec: TestSpec, resolved: list[Item], table: pd.DataFrame,
                 context: Context) -> TestResult:
     segment = context.settings.segment
-    scores = _scores(table, segment)
-    levels = _segment_levels(table, segment)
+    scores = context.once(table, ("scores", segment), lambda: _scores(table, segment))
+    levels = context.levels(table, segment)
     if spec.kind == "gradient_difference":
         for item in resolved:
             _require(item, {"binary"}, "gradient_difference")
@@ -379,7 +413,7 @@ def _group_test(spec: TestSpec, item: Item, table: pd.DataFrame, context: Contex
     if spec.group not in table.columns:
         raise NotEstimable(f"no column {spec.group!r} to compare groups on")
     first, second = (str(g) for g in spec.groups)
-    group_values = as_text(table[spec.group])
+    group_values = context.text(table, spec.group)
     in_groups = group_values.isin([first, second])
     present = set(group_values[in_groups].unique())
     if present != {first, second}:
@@ -391,16 +425,20 @@ def _group_test(spec: TestSpec, item: Item, table: pd.DataFrame, context: Contex
     data = pd.DataFrame({
         "y": item.values[in_groups].astype("Float64").astype(float),
         indicator: (group_values[in_groups] == first).astype(float),
-        "segment": as_text(table.loc[in_groups, segment]),
+        "segment": context.text(table, segment)[in_groups],
     })
     note = f"groups: {first} (first) vs {second} (second)"
     if spec.kind == "cmh":
         answered = data.dropna()
+        # one 2x2 table per segment present, in sorted order, counted on arrays
+        stratum, labels = pd.factorize(answered["segment"], sort=True)
+        g, y = answered[indicator].to_numpy(), answered["y"].to_numpy()
         strata = []
-        for _, stratum in answered.groupby("segment", sort=True):
-            g, y = stratum[indicator], stratum["y"]
-            strata.append(np.array([[int(((g == 1) & (y == 1)).sum()), int(((g == 1) & (y == 0)).sum())],
-                                    [int(((g == 0) & (y == 1)).sum()), int(((g == 0) & (y == 0)).sum())]]))
+        for code in range(len(labels)):
+            inside = stratum == code
+            first, second = inside & (g == 1), inside & (g == 0)
+            strata.append(np.array([[int((first & (y == 1)).sum()), int((first & (y == 0)).sum())],
+                                    [int((second & (y == 1)).sum()), int((second & (y == 0)).sum())]]))
         return cmh_test(strata, context.alpha).with_note(note + "; strata: segments")
     result = logistic_group_effect(data, outcome="y", group=indicator, adjust="segment",
                                    interaction=spec.interaction, alpha=context.alpha)
@@ -459,8 +497,9 @@ def summary_markdown(battery: Battery, declarations: Declarations, config: Mappi
         "",
     ]
     family_names = declarations.families
+    by_hypothesis = dict(iter(tests.groupby("hypothesis", sort=False)))  # rows in table order
     for hypothesis in declarations.hypotheses:
-        rows = tests[tests["hypothesis"] == hypothesis.id]
+        rows = by_hypothesis.get(hypothesis.id, tests.iloc[:0])
         lines += [f"## {hypothesis.id}", "", f"*{hypothesis.statement}*", "",
                   f"Family: {hypothesis.family} ({family_names.get(hypothesis.family, '')}); "
                   f"waves: {', '.join(hypothesis.waves)}; declared direction: {hypothesis.direction}.",
@@ -477,12 +516,19 @@ def summary_markdown(battery: Battery, declarations: Declarations, config: Mappi
 
 
 def _rows_markdown(rows: pd.DataFrame) -> str:
+    # one tuple per test row, of the columns formatted here (DataFrame.apply(axis=1) built a
+    # Series per row)
+    records = list(rows[["statistic", "df", "effect_size_name", "effect_size", "effect_ci_low",
+                         "effect_ci_high", "secondary_effect_name", "secondary_effect"]]
+                   .itertuples(index=False))
     shown = pd.DataFrame({
         "item": rows["item"], "segment": rows["segment"], "test": rows["test"],
-        "statistic": rows.apply(lambda r: _number(r.statistic, 2) + (
-            f" ({_number(r.df, 0)} df)" if math.isfinite(r.df) else ""), axis=1),
+        "statistic": pd.Series([_number(r.statistic, 2) + (
+            f" ({_number(r.df, 0)} df)" if math.isfinite(r.df) else "") for r in records],
+            index=rows.index, dtype=object),
         "p": rows["p"].map(_p), "p Holm": rows["p_adj_holm"].map(_p),
-        "effect [95% CI]": rows.apply(_effect, axis=1),
+        "effect [95% CI]": pd.Series([_effect(r) for r in records], index=rows.index,
+                                     dtype=object),
         "observed": rows["direction_observed"],
         "note": rows["note"].map(lambda s: s if len(s) <= 90 else s[:87] + "..."),
     })
@@ -503,7 +549,7 @@ def _p(value: float) -> str:
     return "<0.0001" if value < 1e-4 else f"{value:.4f}"
 
 
-def _effect(row: pd.Series) -> str:
+def _effect(row: Any) -> str:
     if not math.isfinite(row.effect_size):
         return ""
     text = f"{row.effect_size_name} {row.effect_size:.3f}"

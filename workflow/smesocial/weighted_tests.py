@@ -39,7 +39,6 @@ from scipy import stats
 
 from smesocial import design as svy
 from smesocial.design import Design
-from smesocial.columns import as_text
 from smesocial.errors import NotEstimable
 from smesocial.estimates import weights_are_trivial
 from smesocial.inference import TestResult, cohens_h, sign_direction
@@ -98,12 +97,13 @@ class Inputs:
     alpha: float
 
 
-def domain_for(design: Design, group: str | None, table: pd.DataFrame, segment: str,
-               segment_name: str, all_segments: str) -> np.ndarray:
-    """The population (or, comparing samples, every respondent), within the segment."""
+def domain_for(design: Design, group: str | None, segments: np.ndarray, segment_name: str,
+               all_segments: str) -> np.ndarray:
+    """The population (or, comparing samples, every respondent), within the segment
+    (`segments`: each respondent's segment as text)."""
     domain = np.ones(design.n, bool) if group == SAMPLE_GROUP else design.in_population.copy()
     if segment_name != all_segments:
-        domain &= as_text(table[segment]).to_numpy() == segment_name
+        domain &= segments == segment_name
     return domain
 
 

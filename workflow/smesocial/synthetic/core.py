@@ -404,15 +404,40 @@ def allocate_item(item: str, levels: Sequence[Any], sizes: Mapping[str, int],
     respondents elsewhere, e.g. samples); a figure's segment is one of them or "all".
     Raises InputError naming the item and the segment whose figures cannot all hold.
     """
-    x = _solve_counts(levels, sizes, targets, figures, na_min, tolerance)
+    key = _problem_key(levels, sizes, targets, figures, na_min, tolerance)
+    solved = _SOLVED.get(key)
+    x = _solve_counts(levels, sizes, targets, figures, na_min, tolerance) if solved is None else solved
     if x is None:
         raise _infeasible(item, levels, sizes, targets, figures, na_min, tolerance, source)
+    _SOLVED[key] = x
+    x = {seg: dict(counts) for seg, counts in x.items()}  # the caller's own copy
     # Re-check in exact integer arithmetic: the solver works to floating-point tolerances.
     for fig in figures:
         k, n = _figure_counts(x, fig)
         if n == 0 or abs(100 * k - fig.value * n) > tolerance * n + 1e-9:
             raise RuntimeError(f"MILP solution for {item!r} misses figure {fig.id!r}: {k}/{n}")
     return x
+
+
+# Solved count problems by everything the solver reads (`_problem_key`), for the life of the
+# process: the ensemble's draws vary knobs most items' problems do not read (the copula
+# strength none, a posting split only the posting items), so a batch solves each distinct
+# problem once. HiGHS is deterministic, so a cached solution is the one a new solve gives.
+_SOLVED: dict[str, dict[str, dict[Any, int]]] = {}
+
+
+def _problem_key(levels: Sequence[Any], sizes: Mapping[str, int],
+                 targets: Mapping[str, Mapping[Any, float]], figures: Sequence[FigureTarget],
+                 na_min: Mapping[str, int], tolerance: float) -> str:
+    """Exactly what `_solve_counts` reads, in the order it builds the problem (the row order
+    can decide between equally good solutions): equal keys, equal problems."""
+    cats = [*levels, NA]
+    return repr((
+        [(type(lv).__name__, lv) for lv in levels],
+        [(seg, n, [float(targets[seg][cat]) for cat in cats], na_min.get(seg, 0))
+         for seg, n in sizes.items()],
+        [(fig.segment, float(fig.value), [lv in fig.categories for lv in levels]) for fig in figures],
+        float(tolerance)))
 
 
 def _figure_counts(x: Mapping[str, Mapping[Any, int]], fig: FigureTarget) -> tuple[int, int]:
@@ -1189,8 +1214,10 @@ def prepared_draw(generator: Any, params_path: str | Path, assumptions: Mapping[
                   project_config: Mapping[str, Any]) -> tuple[Any, Any]:
     """The generator's context and count allocation for these inputs, made once per process:
     a job running many draws (the ensemble's batches) reads the inputs and solves the
-    allocation once per assumption variant instead of once per draw. generate() from a ready
-    context and allocation gives the same bytes (tests/unit/test_synth.py). Keyed by the
+    allocation once per assumption variant instead of once per draw (and allocate_item solves
+    each distinct item problem once: variants that leave an item's problem alone share it).
+    generate() from a ready context and allocation gives the same bytes
+    (tests/unit/test_synth.py). Keyed by the
     parameters file's content too; the files it names are a job's inputs, fixed while it runs."""
     digest = hashlib.sha256(Path(params_path).read_bytes()).hexdigest()
     key = repr((generator.__name__, str(params_path), digest, sorted(assumptions.items()),

@@ -684,12 +684,15 @@ def verify_figures(result: SynthResult, include_unfollowed: bool = False) -> pd.
     return reproduction_table(result, include_unfollowed)
 
 
-def _platform_shares(result: SynthResult, measure: str, segment: str) -> dict[str, float]:
+def _platform_shares(result: SynthResult, measure: str, segment: str,
+                     retained: pd.DataFrame) -> dict[str, float]:
+    """Each platform's `measure` share (%) among the `retained` rows of `segment`."""
     shares = {}
+    rows = retained if segment == "all" else retained[retained["segment"] == segment]  # once
     for platform in result.context.platforms:
         indicator = result.context.indicators[f"{measure}_{platform}"]
         item, cats = resolve_indicator(indicator, result.context.harmonised)
-        k, n = stratum_share(result.retained, item, cats, segment)
+        k, n = stratum_share(rows, item, cats)
         shares[platform] = 100 * k / n
     return shares
 
@@ -698,8 +701,9 @@ def rank_claim_checks(result: SynthResult) -> pd.DataFrame:
     """The report's ordinal claims: `order` = the named platforms lead, in that order, strictly;
     `least` = the named platforms are below every other platform."""
     out = []
+    retained = result.retained  # a row filter: once, not per claim
     for claim in result.context.published.get("rank_claims", []):
-        shares = _platform_shares(result, claim["measure"], claim["segment"])
+        shares = _platform_shares(result, claim["measure"], claim["segment"], retained)
         if "order" in claim:
             named = list(claim["order"])
             ranked = sorted(shares, key=lambda p: -shares[p])
@@ -732,8 +736,9 @@ def qualitative_checks(result: SynthResult) -> pd.DataFrame:
     or weekly; Facebook the only platform where the two are about equal) and the segment
     profiles' orderings, on all platforms including the unpublished ones."""
     out = []
-    use = _platform_shares(result, "post_daily_weekly", "all")
-    important = _platform_shares(result, "important", "all")
+    retained = result.retained  # a row filter: once, not per check
+    use = _platform_shares(result, "post_daily_weekly", "all", retained)
+    important = _platform_shares(result, "important", "all", retained)
     for platform in use:
         ratio = important[platform] / use[platform]
         if platform == "facebook":
@@ -743,7 +748,7 @@ def qualitative_checks(result: SynthResult) -> pd.DataFrame:
         out.append({"check": f"use_vs_importance_{platform}", "expected": claim,
                     "value": f"{important[platform]:.1f}/{use[platform]:.1f} = {ratio:.2f}", "ok": bool(ok)})
     for check, measure, segment, order in _PROFILE_ORDERS:
-        shares = _platform_shares(result, measure, segment)
+        shares = _platform_shares(result, measure, segment, retained)
         ranked = sorted(shares, key=lambda p: -shares[p])
         ok = tuple(ranked[: len(order)]) == order and all(
             shares[a] > shares[b] for a, b in zip(order, order[1:]))
