@@ -127,6 +127,32 @@ def test_the_synthetic_mark_is_text_in_the_svg(tmp_path):
     assert "tiny table" in svg
 
 
+def svg_axes_box(svg: str) -> tuple[float, ...]:
+    """The first axes' background rectangle in an SVG: x0, y0 (bottom) and x1, y1 (top), pt."""
+    path = re.search(r'<g id="axes_1">\s*<g id="patch_\d+">\s*<path d="([^"]+)"', svg)
+    corners = re.findall(r"([-\d.]+) ([-\d.]+)", path.group(1))
+    return tuple(float(v) for v in (*corners[0], *corners[2]))
+
+
+def test_the_svg_is_drawn_from_the_pngs_layout_and_the_figure_keeps_its_engine(tmp_path):
+    import io
+
+    saved = draw_small_figure()
+    engine = saved.get_layout_engine()
+    figures.save_figure(saved, tmp_path / "fig", figures.FigureMeta("c"))
+    assert saved.get_layout_engine() is engine
+    # the layout a PNG of its own gets (the SVG renderer's text metrics would place it apart)
+    png_only = draw_small_figure()
+    with mpl.rc_context(figures.SAVE_RC):
+        png_only.savefig(io.BytesIO(), format="png", dpi=figures.DPI)
+    box = png_only.axes[0].get_position()
+    height = png_only.get_size_inches()[1] * 72
+    expected = (box.x0 * png_only.get_size_inches()[0] * 72, height * (1 - box.y0),
+                box.x1 * png_only.get_size_inches()[0] * 72, height * (1 - box.y1))
+    drawn = svg_axes_box((tmp_path / "fig.svg").read_text(encoding="utf-8"))
+    assert drawn == pytest.approx(expected, abs=1e-4)
+
+
 def test_save_figure_records_each_file_and_replaces_its_older_row(tmp_path):
     manifest = tmp_path / "manifest.csv"
     meta = figures.FigureMeta("first caption", sources=("results/x.csv",), notebook="nb.ipynb",

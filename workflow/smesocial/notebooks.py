@@ -85,7 +85,9 @@ THEME_RC: dict[str, Any] = {
 }
 # Enforced by save_figure whatever the caller's rcParams: determinism does not depend on
 # apply_theme() having run.
-SAVE_RC: dict[str, Any] = {"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "none"}
+SAVE_RC: dict[str, Any] = {"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "none",
+                           # so that set_layout_engine(None) leaves a figure without an engine
+                           "figure.autolayout": False, "figure.constrained_layout.use": False}
 SAVE_METADATA: dict[str, dict[str, Any]] = {
     # matplotlib otherwise writes its version (PNG "Software", SVG "Creator") and the time
     "png": {"Software": None},
@@ -953,15 +955,25 @@ class FigureMeta:
 
 def save_figure(fig: Figure, stem: str | Path, meta: FigureMeta) -> list[dict[str, Any]]:
     """Write `<stem>.png` and `<stem>.svg` byte-identically across runs (no time or version in
-    their metadata, fixed SVG ids) and record both in `meta.manifest`, a row per file replacing
-    any older row of the same figure and format. Returns the records."""
+    their metadata, fixed SVG ids), both from one layout (the PNG's: the figure's layout engine
+    runs once), and record both in `meta.manifest`, a row per file replacing any older row of
+    the same figure and format. Returns the records. The figure keeps its layout engine."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     records = []
+    engine = fig.get_layout_engine()
     with mpl.rc_context(SAVE_RC):
-        for fmt in FORMATS:
+        for index, fmt in enumerate(FORMATS):
             path = stem.with_name(f"{stem.name}.{fmt}")
-            fig.savefig(path, format=fmt, dpi=DPI, metadata=SAVE_METADATA[fmt])
+            if index:
+                # Laid out by the first format's savefig: every format gets the same layout,
+                # and the later ones skip a constrained layout of their own (the SVG renderer
+                # measures text through text paths, most of an SVG's cost).
+                fig.set_layout_engine(None)
+            try:
+                fig.savefig(path, format=fmt, dpi=DPI, metadata=SAVE_METADATA[fmt])
+            finally:
+                fig.set_layout_engine(engine)
             data = path.read_bytes()
             records.append({
                 "figure": stem.name, "format": fmt, "path": path.as_posix(),
