@@ -33,8 +33,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from smesocial.errors import InputError
 from smesocial.readers import RAW_ROW
@@ -127,6 +125,11 @@ def _rule_test_response(frame: pd.DataFrame, ctx: Context) -> pd.Series:
 def _linked_submissions(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Submissions linked by any duplicate evidence (pairs of positions) are one firm: the
     connected components of that graph, one label per position (scipy's csgraph)."""
+    # Imported here: scipy.sparse costs ~0.3 s to import, and the figure code imports this
+    # module for its RULE_LABELS alone.
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(len(first), dtype=np.int8), (first, second)), shape=(n, n))
     _count, labels = connected_components(graph, directed=False)
     return labels
