@@ -118,6 +118,27 @@ get_ipython().reset(new_session=True)
 """
 
 
+# Run by the kernel as it starts, before the first notebook (IPython's exec_lines; it leaves no
+# name behind). seaborn imports scipy.stats and scipy.cluster as it loads, for its KDE and its
+# clustering: ~1 CPU s, mostly scipy.stats building its distributions' docstrings, and the
+# figures draw neither. Hidden while seaborn loads, they are left out: seaborn falls back on its
+# bundled KDE and its clustermap and dendrogram say they need scipy; a notebook that imports
+# scipy.stats itself still gets it. A notebook opened in Jupyter by hand gets seaborn whole.
+KERNEL_START_CODE = """\
+def _import_seaborn_without_scipy_stats():
+    import sys
+    hidden = [name for name in ("scipy.stats", "scipy.cluster") if name not in sys.modules]
+    sys.modules.update(dict.fromkeys(hidden))
+    try:
+        import seaborn  # noqa: F401
+    finally:
+        for name in hidden:
+            del sys.modules[name]
+_import_seaborn_without_scipy_stats()
+del _import_seaborn_without_scipy_stats
+"""
+
+
 async def _reset(manager: Any) -> None:
     client = manager.client()
     client.start_channels()
@@ -205,6 +226,8 @@ def execute_run(run: NotebookRun, rule: str, manager: Any, scratch: str | Path,
             # nbclient options: no per-cell timings, one output per stream and cell; the
             # shared kernel's manager
             record_timing=False, coalesce_streams=True, km=manager,
+            # for the kernel's start (the first notebook's)
+            extra_arguments=[f"--IPKernelApp.exec_lines={KERNEL_START_CODE}"],
         )
     except papermill.PapermillExecutionError as exc:
         failed = Path(failed_dir, f"{run.name}.failed.ipynb")
