@@ -953,35 +953,50 @@ class FigureMeta:
     manifest: str | None = None  # the manifest CSV to append to / update (None: no record)
 
 
+def lay_out_for_png(fig: Figure) -> None:
+    """Run the figure's layout engine (if any) as saving it as a PNG would: with the Agg
+    renderer at DPI, whose text metrics the layout is made of."""
+    engine = fig.get_layout_engine()
+    if engine is None or not fig.axes:
+        return
+    dpi = fig.dpi
+    fig.set_dpi(DPI)
+    try:
+        engine.execute(fig)
+    finally:
+        fig.set_dpi(dpi)
+
+
 def save_figure(fig: Figure, stem: str | Path, meta: FigureMeta) -> list[dict[str, Any]]:
     """Write `<stem>.png` and `<stem>.svg` byte-identically across runs (no time or version in
-    their metadata, fixed SVG ids), both from one layout (the PNG's: the figure's layout engine
-    runs once), and record both in `meta.manifest`, a row per file replacing any older row of
-    the same figure and format. Returns the records. The figure keeps its layout engine."""
+    their metadata, fixed SVG ids), both from one layout (the PNG's: lay_out_for_png), and record
+    both in `meta.manifest`, a row per file replacing any older row of the same figure and
+    format. Returns the records. The figure keeps its layout engine."""
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    records = []
+    paths = {fmt: stem.with_name(f"{stem.name}.{fmt}") for fmt in FORMATS}
     engine = fig.get_layout_engine()
     with mpl.rc_context(SAVE_RC):
-        for index, fmt in enumerate(FORMATS):
-            path = stem.with_name(f"{stem.name}.{fmt}")
-            if index:
-                # Laid out by the first format's savefig: every format gets the same layout,
-                # and the later ones skip a constrained layout of their own (the SVG renderer
-                # measures text through text paths, most of an SVG's cost).
-                fig.set_layout_engine(None)
-            try:
+        lay_out_for_png(fig)
+        # Drawn from that layout without an engine: savefig would otherwise lay the figure out
+        # again for each format (the SVG renderer measuring every text through text paths),
+        # in a draw of its own before the one it saves.
+        fig.set_layout_engine(None)
+        try:
+            for fmt, path in paths.items():
                 fig.savefig(path, format=fmt, dpi=DPI, metadata=SAVE_METADATA[fmt])
-            finally:
-                fig.set_layout_engine(engine)
-            data = path.read_bytes()
-            records.append({
-                "figure": stem.name, "format": fmt, "path": path.as_posix(),
-                "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
-                "caption": one_line(meta.caption), "sources": "; ".join(meta.sources),
-                "notebook": meta.notebook, "executed_notebook": meta.executed_notebook,
-                "rule": meta.rule,
-            })
+        finally:
+            fig.set_layout_engine(engine)
+    records = []
+    for fmt, path in paths.items():
+        data = path.read_bytes()
+        records.append({
+            "figure": stem.name, "format": fmt, "path": path.as_posix(),
+            "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data),
+            "caption": one_line(meta.caption), "sources": "; ".join(meta.sources),
+            "notebook": meta.notebook, "executed_notebook": meta.executed_notebook,
+            "rule": meta.rule,
+        })
     if meta.manifest:
         update_manifest(meta.manifest, records)
     return records
