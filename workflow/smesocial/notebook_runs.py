@@ -160,7 +160,10 @@ reset_kernel = run_sync(_reset)
 async def _shutdown(manager: Any) -> None:
     try:
         if manager.has_kernel and await ensure_async(manager.is_alive()):
-            await ensure_async(manager.shutdown_kernel(now=False))
+            # Killed (SIGKILL), not asked to stop: the notebooks are executed and everything
+            # they wrote is written, and a clean exit only frees every object the figure code
+            # made, module by module (~0.5 CPU s) before the process ends anyway.
+            await ensure_async(manager.shutdown_kernel(now=True))
     finally:
         await ensure_async(manager.cleanup_resources())
 
@@ -168,7 +171,7 @@ async def _shutdown(manager: Any) -> None:
 @contextmanager
 def shared_kernel(scratch: str | Path) -> Iterator[Any]:
     """A kernel manager for the `smesocial` kernel (private sockets in `scratch`, a quiet
-    shutdown); the first notebook given it starts the kernel, which is shut down on leaving."""
+    shutdown); the first notebook given it starts the kernel, which is killed on leaving."""
     options = kernel_options(scratch)
     manager = options["kernel_manager_class"](kernel_name=KERNEL, config=options["config"])
     try:
