@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import ScaledTranslation
@@ -250,6 +251,9 @@ def new_figure(width: float, height: float, *, title: str, note: str, ncols: int
     title, `ncols` axes and the footnote `note` at the bottom; constrained layout, with the
     footnote's lines reserved so nothing overlaps it."""
     fig = Figure(figsize=(width, height), layout="constrained")
+    # An Agg canvas of its own (not the bare one a Figure gets): laying it out for the PNG and
+    # drawing the PNG then share one renderer, so each text is measured once (save_figure).
+    FigureCanvasAgg(fig)
     axes = fig.subplots(1, ncols, width_ratios=width_ratios, sharey=sharey, squeeze=False)[0]
     fig.suptitle(title)
     chars = int(width * 72 / (FONT_SIZES["footnote"] * 0.55))
