@@ -181,6 +181,27 @@ def test_merge_manifests_refuses_a_figure_listed_twice(tmp_path):
     assert len(figures.merge_manifests([tmp_path / "one.csv"])) == 1
 
 
+def test_manifests_are_written_as_pandas_wrote_them_and_merged_without_pandas(tmp_path):
+    from smesocial import figure_manifest
+
+    rows = [{**{c: f"{c} 1" for c in figures.MANIFEST_COLUMNS}, "figure": "b", "bytes": 12},
+            {**{c: "" for c in figures.MANIFEST_COLUMNS}, "figure": "a", "format": "svg",
+             "caption": 'Shares, "weighted"\nover two lines – ±5 pp', "sources": "x.csv; y.csv"}]
+    figure_manifest.write_manifest(rows, tmp_path / "ours.csv")
+    pd.DataFrame(rows, columns=figures.MANIFEST_COLUMNS).astype(str).to_csv(
+        tmp_path / "pandas.csv", index=False, lineterminator="\n", encoding="utf-8")
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+    merged = figure_manifest.merge_manifests([tmp_path / "ours.csv"])
+    assert [(r["figure"], r["bytes"], r["caption"]) for r in merged] == [
+        ("a", "", 'Shares, "weighted"\nover two lines – ±5 pp'), ("b", "12", "caption 1")]
+    # the notebooks job merges them without importing pandas
+    code = ("import sys; import smesocial.figure_manifest, smesocial.notebook_runs; "
+            "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")})
+    assert out.stdout == "False\n"
+
+
 # --- drawing ----------------------------------------------------------------------------------
 
 def test_grouped_bars_draw_one_bar_and_one_error_bar_per_share():
