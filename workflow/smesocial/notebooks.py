@@ -94,6 +94,10 @@ SAVE_METADATA: dict[str, dict[str, Any]] = {
     "png": {"Software": None},
     "svg": {"Date": None, "Creator": None},
 }
+# PNGs at zlib level 3, not Pillow's 6: the same pixels in ~60% of the CPU (~0.25 s over a
+# build's figures), files about as large (+2% in all).
+SAVE_OPTIONS: dict[str, dict[str, Any]] = {"png": {"pil_kwargs": {"compress_level": 3}},
+                                           "svg": {}}
 
 
 def apply_theme() -> None:
@@ -988,7 +992,8 @@ def save_figure(fig: Figure, stem: str | Path, meta: FigureMeta) -> list[dict[st
         fig.set_layout_engine(None)
         try:
             for fmt, path in paths.items():
-                fig.savefig(path, format=fmt, dpi=DPI, metadata=SAVE_METADATA[fmt])
+                fig.savefig(path, format=fmt, dpi=DPI, metadata=SAVE_METADATA[fmt],
+                            **SAVE_OPTIONS[fmt])
         finally:
             fig.set_layout_engine(engine)
     records = []
