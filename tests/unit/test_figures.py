@@ -127,6 +127,32 @@ def test_the_synthetic_mark_is_text_in_the_svg(tmp_path):
     assert "tiny table" in svg
 
 
+def svg_axes_box(svg: str) -> tuple[float, ...]:
+    """The first axes' background rectangle in an SVG: x0, y0 (bottom) and x1, y1 (top), pt."""
+    path = re.search(r'<g id="axes_1">\s*<g id="patch_\d+">\s*<path d="([^"]+)"', svg)
+    corners = re.findall(r"([-\d.]+) ([-\d.]+)", path.group(1))
+    return tuple(float(v) for v in (*corners[0], *corners[2]))
+
+
+def test_the_svg_is_drawn_from_the_pngs_layout_and_the_figure_keeps_its_engine(tmp_path):
+    import io
+
+    saved = draw_small_figure()
+    engine = saved.get_layout_engine()
+    figures.save_figure(saved, tmp_path / "fig", figures.FigureMeta("c"))
+    assert saved.get_layout_engine() is engine
+    # the layout a PNG of its own gets (the SVG renderer's text metrics would place it apart)
+    png_only = draw_small_figure()
+    with mpl.rc_context(figures.SAVE_RC):
+        png_only.savefig(io.BytesIO(), format="png", dpi=figures.DPI)
+    box = png_only.axes[0].get_position()
+    height = png_only.get_size_inches()[1] * 72
+    expected = (box.x0 * png_only.get_size_inches()[0] * 72, height * (1 - box.y0),
+                box.x1 * png_only.get_size_inches()[0] * 72, height * (1 - box.y1))
+    drawn = svg_axes_box((tmp_path / "fig.svg").read_text(encoding="utf-8"))
+    assert drawn == pytest.approx(expected, abs=1e-4)
+
+
 def test_save_figure_records_each_file_and_replaces_its_older_row(tmp_path):
     manifest = tmp_path / "manifest.csv"
     meta = figures.FigureMeta("first caption", sources=("results/x.csv",), notebook="nb.ipynb",
@@ -153,6 +179,27 @@ def test_merge_manifests_refuses_a_figure_listed_twice(tmp_path):
     with pytest.raises(ValueError, match="more than one manifest"):
         figures.merge_manifests([tmp_path / "one.csv", tmp_path / "two.csv"])
     assert len(figures.merge_manifests([tmp_path / "one.csv"])) == 1
+
+
+def test_manifests_are_written_as_pandas_wrote_them_and_merged_without_pandas(tmp_path):
+    from smesocial import figure_manifest
+
+    rows = [{**{c: f"{c} 1" for c in figures.MANIFEST_COLUMNS}, "figure": "b", "bytes": 12},
+            {**{c: "" for c in figures.MANIFEST_COLUMNS}, "figure": "a", "format": "svg",
+             "caption": 'Shares, "weighted"\nover two lines – ±5 pp', "sources": "x.csv; y.csv"}]
+    figure_manifest.write_manifest(rows, tmp_path / "ours.csv")
+    pd.DataFrame(rows, columns=figures.MANIFEST_COLUMNS).astype(str).to_csv(
+        tmp_path / "pandas.csv", index=False, lineterminator="\n", encoding="utf-8")
+    assert (tmp_path / "ours.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+    merged = figure_manifest.merge_manifests([tmp_path / "ours.csv"])
+    assert [(r["figure"], r["bytes"], r["caption"]) for r in merged] == [
+        ("a", "", 'Shares, "weighted"\nover two lines – ±5 pp'), ("b", "12", "caption 1")]
+    # the notebooks job merges them without importing pandas
+    code = ("import sys; import smesocial.figure_manifest, smesocial.notebook_runs; "
+            "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT / "workflow")})
+    assert out.stdout == "False\n"
 
 
 # --- drawing ----------------------------------------------------------------------------------

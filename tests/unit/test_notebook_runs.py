@@ -71,6 +71,24 @@ raise KeyError("no such column")
 """
 
 
+IMPORTS = """\
+# %% tags=["parameters"]
+notebook = ""
+rule = ""
+executed_notebook = ""
+
+# %%
+import gc
+import sys
+print("seaborn" in sys.modules, "scipy.stats" in sys.modules,
+      [name for name in globals() if "seaborn" in name], gc.get_freeze_count() > 10_000)
+
+# %%
+import scipy.stats
+print(scipy.stats.norm.cdf(0.0))
+"""
+
+
 def source(directory: Path, name: str, text: str) -> str:
     path = directory / "notebooks" / f"{name}.py"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +140,19 @@ def test_a_notebook_after_another_on_the_shared_kernel_is_the_one_its_own_kernel
     assert capfd.readouterr().err == ""
     # the kernel's sockets went with it
     assert not any(p.name.startswith("kernel") for p in Path(".").rglob("*"))
+
+
+def test_the_kernel_starts_with_seaborn_loaded_without_scipy_stats_and_frozen_from_the_gc(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    execute_notebooks([run_of(Path("."), "imports", IMPORTS)], "notebooks",
+                      failed_dir="results/logs/notebooks")
+    cells = [c for c in nbformat.read("results/notebooks/imports.ipynb", as_version=4).cells
+             if c.cell_type == "code"]
+    # seaborn is there, scipy.stats is not, the start-up code left no name behind, and what
+    # it loaded is frozen out of the garbage collector's sight
+    assert cells[-2].outputs[0]["text"] == "True False [] True\n"
+    assert cells[-1].outputs[0]["text"] == "0.5\n"
 
 
 def test_a_failing_notebook_stops_the_run_and_is_kept_beside_the_log(checkout, monkeypatch):

@@ -7,10 +7,9 @@ manifests into results/figures/figures.csv. A notebook that fails is kept beside
 
 from pathlib import Path
 
-from smesocial.figure_manifest import merge_manifests
+from smesocial.figure_manifest import merge_manifests, write_manifest
 from smesocial.notebook_runs import NotebookRun, execute_notebooks
 from smesocial.runner import log, run_step
-from smesocial.tables import write_csv
 
 
 def step(snakemake) -> None:
@@ -18,9 +17,9 @@ def step(snakemake) -> None:
     log_file = Path(snakemake.log[0])
     execute_notebooks(runs, snakemake.rule, failed_dir=log_file.with_suffix(""))
     merged = merge_manifests(snakemake.output.manifests)
-    write_csv(merged, snakemake.output.merged)
+    write_manifest(merged, snakemake.output.merged)
     log.info("%d notebooks; %d figure files of %d figures", len(runs), len(merged),
-             merged["figure"].nunique())
+             len({row["figure"] for row in merged}))
 
 
 run_step(snakemake, step)  # noqa: F821 - `snakemake` is injected by the script directive

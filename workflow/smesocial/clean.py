@@ -125,7 +125,8 @@ def _rule_test_response(frame: pd.DataFrame, ctx: Context) -> pd.Series:
 def _linked_submissions(n: int, first: np.ndarray, second: np.ndarray) -> np.ndarray:
     """Submissions linked by any duplicate evidence (pairs of positions) are one firm: the
     connected components of that graph, one label per position (scipy's csgraph)."""
-    # imported here: the manuscript and the notebooks import this module for its labels only
+    # Imported here: scipy.sparse costs ~0.3 s to import, and the manuscript and the figure
+    # code import this module for its RULE_LABELS alone.
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
